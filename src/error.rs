@@ -104,13 +104,21 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 /// Returns `value` if it is finite, otherwise [`Error::NotFinite`].
 pub(crate) fn finite(name: &'static str, value: f64) -> Result<f64> {
-    if value.is_finite() { Ok(value) } else { Err(Error::NotFinite { name, value }) }
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(Error::NotFinite { name, value })
+    }
 }
 
 /// Returns `value` if it is finite and > 0.
 pub(crate) fn positive(name: &'static str, value: f64) -> Result<f64> {
     finite(name, value)?;
-    if value > 0.0 { Ok(value) } else { Err(Error::NotPositive { name, value }) }
+    if value > 0.0 {
+        Ok(value)
+    } else {
+        Err(Error::NotPositive { name, value })
+    }
 }
 
 /// Checks that `low < high`, both finite.
@@ -123,6 +131,11 @@ pub(crate) fn ordered(
     if low < high {
         Ok(())
     } else {
-        Err(Error::BadBounds { low_name, high_name, low, high })
+        Err(Error::BadBounds {
+            low_name,
+            high_name,
+            low,
+            high,
+        })
     }
 }

@@ -56,10 +56,13 @@ pub struct Fans {
 /// # Errors
 /// [`Error::BadShape`] on overflow.
 pub fn numel(shape: &[u64]) -> Result<u64> {
-    shape.iter().try_fold(1u64, |n, &d| n.checked_mul(d)).ok_or_else(|| Error::BadShape {
-        shape: shape.to_vec(),
-        reason: "element count overflows 64 bits".into(),
-    })
+    shape
+        .iter()
+        .try_fold(1u64, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| Error::BadShape {
+            shape: shape.to_vec(),
+            reason: "element count overflows 64 bits".into(),
+        })
 }
 
 impl Fans {
@@ -110,7 +113,12 @@ impl Fans {
     ///
     /// # Errors
     /// [`Error::BadShape`] for an axis outside the shape, or equal input and output axes.
-    pub fn from_axes(shape: &[u64], in_axis: isize, out_axis: isize, batch_axes: &[isize]) -> Result<Self> {
+    pub fn from_axes(
+        shape: &[u64],
+        in_axis: isize,
+        out_axis: isize,
+        batch_axes: &[isize],
+    ) -> Result<Self> {
         numel(shape)?;
         let rank = shape.len() as isize;
         let resolve = |axis: isize| -> Result<usize> {
@@ -131,7 +139,10 @@ impl Fans {
                 reason: format!("in_axis {in_axis} and out_axis {out_axis} are the same dim"),
             });
         }
-        let batch = batch_axes.iter().map(|&a| resolve(a)).collect::<Result<Vec<_>>>()?;
+        let batch = batch_axes
+            .iter()
+            .map(|&a| resolve(a))
+            .collect::<Result<Vec<_>>>()?;
         let field: u64 = (0..shape.len())
             .filter(|d| *d != i && *d != o && !batch.contains(d))
             .map(|d| shape[d])
@@ -181,20 +192,33 @@ mod tests {
     #[test]
     fn explicit_axes_match_layouts() {
         let k = [3, 3, 16, 8];
-        assert_eq!(Fans::from_axes(&k, -2, -1, &[]).unwrap(), Fans::from_shape(&k, Layout::Keras).unwrap());
+        assert_eq!(
+            Fans::from_axes(&k, -2, -1, &[]).unwrap(),
+            Fans::from_shape(&k, Layout::Keras).unwrap()
+        );
         let t = [8, 16, 3, 3];
-        assert_eq!(Fans::from_axes(&t, 1, 0, &[]).unwrap(), Fans::from_shape(&t, Layout::Torch).unwrap());
+        assert_eq!(
+            Fans::from_axes(&t, 1, 0, &[]).unwrap(),
+            Fans::from_shape(&t, Layout::Torch).unwrap()
+        );
         // A batch axis is left out of the receptive field.
-        assert_eq!(Fans::from_axes(&[4, 10, 20], 1, 2, &[0]).unwrap(), Fans::new(10, 20));
+        assert_eq!(
+            Fans::from_axes(&[4, 10, 20], 1, 2, &[0]).unwrap(),
+            Fans::new(10, 20)
+        );
     }
 
     #[test]
     fn bad_shapes_name_the_problem() {
-        let e = Fans::from_shape(&[5], Layout::Torch).unwrap_err().to_string();
+        let e = Fans::from_shape(&[5], Layout::Torch)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("[5]") && e.contains("2 dims"), "{e}");
         let e = Fans::from_axes(&[4, 5], 0, 2, &[]).unwrap_err().to_string();
         assert!(e.contains("axis 2"), "{e}");
-        let e = Fans::from_axes(&[4, 5], 1, -1, &[]).unwrap_err().to_string();
+        let e = Fans::from_axes(&[4, 5], 1, -1, &[])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("same dim"), "{e}");
         let e = numel(&[u64::MAX, 2]).unwrap_err().to_string();
         assert!(e.contains("overflows"), "{e}");

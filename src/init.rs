@@ -10,7 +10,7 @@ use crate::sampler::Sampler;
 
 /// The standard deviation of `N(0, 1)` truncated to `[−2, 2]`; Keras divides by it so that the
 /// truncated normal keeps the variance it was asked for.
-pub const TRUNCATED_STD_2SIGMA: f64 = 0.879_625_661_034_239_78;
+pub const TRUNCATED_STD_2SIGMA: f64 = 0.879_625_661_034_239_8;
 
 /// Which fan VarianceScaling divides by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -168,7 +168,11 @@ impl VarianceScaling {
     /// [`Error::NotPositive`] or [`Error::NotFinite`] for a bad `scale`.
     pub fn new(scale: f64, mode: FanMode, distribution: Distribution) -> Result<Self> {
         error::positive("scale", scale)?;
-        Ok(Self { scale, mode, distribution })
+        Ok(Self {
+            scale,
+            mode,
+            distribution,
+        })
     }
 
     /// The scale factor.
@@ -244,11 +248,18 @@ impl Preset {
             Preset::LecunUniform => (1.0, FanMode::FanIn, Distribution::Uniform),
             Preset::LecunNormal => (1.0, FanMode::FanIn, Distribution::TruncatedNormal),
         };
-        VarianceScaling { scale, mode, distribution }
+        VarianceScaling {
+            scale,
+            mode,
+            distribution,
+        }
     }
 
     fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(p, _)| *p == self).map_or("", |(_, n)| n)
+        Self::ALL
+            .iter()
+            .find(|(p, _)| *p == self)
+            .map_or("", |(_, n)| n)
     }
 }
 
@@ -256,11 +267,30 @@ impl Preset {
 enum Spec {
     Preset(Preset),
     VarianceScaling(VarianceScaling),
-    Xavier { gain: f64, distribution: Distribution },
-    Kaiming { a: f64, mode: FanMode, nonlinearity: Nonlinearity, distribution: Distribution },
-    Normal { mean: f64, std: f64 },
-    Uniform { low: f64, high: f64 },
-    TruncatedNormal { mean: f64, std: f64, a: f64, b: f64 },
+    Xavier {
+        gain: f64,
+        distribution: Distribution,
+    },
+    Kaiming {
+        a: f64,
+        mode: FanMode,
+        nonlinearity: Nonlinearity,
+        distribution: Distribution,
+    },
+    Normal {
+        mean: f64,
+        std: f64,
+    },
+    Uniform {
+        low: f64,
+        high: f64,
+    },
+    TruncatedNormal {
+        mean: f64,
+        std: f64,
+        a: f64,
+        b: f64,
+    },
     Constant(f64),
     Zeros,
     Ones,
@@ -290,7 +320,9 @@ pub struct Initializer {
 impl Initializer {
     /// A Keras preset.
     pub const fn preset(preset: Preset) -> Self {
-        Self { spec: Spec::Preset(preset) }
+        Self {
+            spec: Spec::Preset(preset),
+        }
     }
 
     /// `glorot_uniform`: `U(±√(6/(fan_in+fan_out)))` (Glorot & Bengio, 2010). Keras' default.
@@ -325,7 +357,9 @@ impl Initializer {
 
     /// General VarianceScaling.
     pub const fn variance_scaling(vs: VarianceScaling) -> Self {
-        Self { spec: Spec::VarianceScaling(vs) }
+        Self {
+            spec: Spec::VarianceScaling(vs),
+        }
     }
 
     /// PyTorch `xavier_uniform_(gain)`: `U(±gain·√(6/(fan_in+fan_out)))`.
@@ -334,7 +368,12 @@ impl Initializer {
     /// A non-positive or non-finite gain.
     pub fn xavier_uniform(gain: f64) -> Result<Self> {
         error::positive("gain", gain)?;
-        Ok(Self { spec: Spec::Xavier { gain, distribution: Distribution::Uniform } })
+        Ok(Self {
+            spec: Spec::Xavier {
+                gain,
+                distribution: Distribution::Uniform,
+            },
+        })
     }
 
     /// PyTorch `xavier_normal_(gain)`: **untruncated** `N(0, gain²·2/(fan_in+fan_out))`.
@@ -343,7 +382,12 @@ impl Initializer {
     /// A non-positive or non-finite gain.
     pub fn xavier_normal(gain: f64) -> Result<Self> {
         error::positive("gain", gain)?;
-        Ok(Self { spec: Spec::Xavier { gain, distribution: Distribution::UntruncatedNormal } })
+        Ok(Self {
+            spec: Spec::Xavier {
+                gain,
+                distribution: Distribution::UntruncatedNormal,
+            },
+        })
     }
 
     /// PyTorch `kaiming_uniform_(a, mode, nonlinearity)`: `U(±√3·gain/√fan)`, with
@@ -364,12 +408,28 @@ impl Initializer {
         Self::kaiming(a, mode, nonlinearity, Distribution::UntruncatedNormal)
     }
 
-    fn kaiming(a: f64, mode: FanMode, nonlinearity: Nonlinearity, distribution: Distribution) -> Result<Self> {
+    fn kaiming(
+        a: f64,
+        mode: FanMode,
+        nonlinearity: Nonlinearity,
+        distribution: Distribution,
+    ) -> Result<Self> {
         error::finite("a", a)?;
         if mode == FanMode::FanAvg {
-            return Err(Error::Unknown { what: "kaiming mode", value: mode.to_string(), expected: "fan_in, fan_out" });
+            return Err(Error::Unknown {
+                what: "kaiming mode",
+                value: mode.to_string(),
+                expected: "fan_in, fan_out",
+            });
         }
-        Ok(Self { spec: Spec::Kaiming { a, mode, nonlinearity, distribution } })
+        Ok(Self {
+            spec: Spec::Kaiming {
+                a,
+                mode,
+                nonlinearity,
+                distribution,
+            },
+        })
     }
 
     /// `N(mean, std²)`.
@@ -378,7 +438,9 @@ impl Initializer {
     /// A non-finite mean, or a std that is not > 0.
     pub fn normal(mean: f64, std: f64) -> Result<Self> {
         Sampler::normal(mean, std)?;
-        Ok(Self { spec: Spec::Normal { mean, std } })
+        Ok(Self {
+            spec: Spec::Normal { mean, std },
+        })
     }
 
     /// `U(low, high)`.
@@ -387,7 +449,9 @@ impl Initializer {
     /// Unless `low < high`, both finite.
     pub fn uniform(low: f64, high: f64) -> Result<Self> {
         Sampler::uniform(low, high)?;
-        Ok(Self { spec: Spec::Uniform { low, high } })
+        Ok(Self {
+            spec: Spec::Uniform { low, high },
+        })
     }
 
     /// `N(mean, std²)` truncated to `[a, b]`, with `a` and `b` in output units, as PyTorch's
@@ -399,7 +463,9 @@ impl Initializer {
         error::finite("mean", mean)?;
         error::positive("std", std)?;
         error::ordered(("a", a), ("b", b))?;
-        Ok(Self { spec: Spec::TruncatedNormal { mean, std, a, b } })
+        Ok(Self {
+            spec: Spec::TruncatedNormal { mean, std, a, b },
+        })
     }
 
     /// Every element equal to `value`.
@@ -408,7 +474,9 @@ impl Initializer {
     /// A NaN or infinite value.
     pub fn constant(value: f64) -> Result<Self> {
         error::finite("value", value)?;
-        Ok(Self { spec: Spec::Constant(value) })
+        Ok(Self {
+            spec: Spec::Constant(value),
+        })
     }
 
     /// All zeros.
@@ -433,7 +501,12 @@ impl Initializer {
                 let std = gain * (2.0 / (fans.fan_in as f64 + fans.fan_out as f64).max(1.0)).sqrt();
                 normal_or_uniform(std, distribution)
             }
-            Spec::Kaiming { a, mode, nonlinearity, distribution } => {
+            Spec::Kaiming {
+                a,
+                mode,
+                nonlinearity,
+                distribution,
+            } => {
                 let std = nonlinearity.gain(Some(a))? / fans.select(mode).max(1.0).sqrt();
                 normal_or_uniform(std, distribution)
             }
@@ -456,13 +529,20 @@ impl Initializer {
     /// A shape the layout cannot take (fewer than 2 dims in the torch layout), if the
     /// initializer needs fans.
     pub fn sampler_for_shape(&self, shape: &[u64], layout: Layout) -> Result<Sampler> {
-        let fans = if self.uses_fans() { Fans::from_shape(shape, layout)? } else { Fans::new(1, 1) };
+        let fans = if self.uses_fans() {
+            Fans::from_shape(shape, layout)?
+        } else {
+            Fans::new(1, 1)
+        };
         self.sampler(fans)
     }
 
     /// Whether this initializer's distribution depends on the tensor's fans.
     pub fn uses_fans(&self) -> bool {
-        matches!(self.spec, Spec::Preset(_) | Spec::VarianceScaling(_) | Spec::Xavier { .. } | Spec::Kaiming { .. })
+        matches!(
+            self.spec,
+            Spec::Preset(_) | Spec::VarianceScaling(_) | Spec::Xavier { .. } | Spec::Kaiming { .. }
+        )
     }
 }
 
@@ -486,12 +566,28 @@ impl fmt::Display for Initializer {
                 vs.scale, vs.mode, vs.distribution
             ),
             Spec::Xavier { gain, distribution } => {
-                let kind = if distribution == Distribution::Uniform { "uniform" } else { "normal" };
+                let kind = if distribution == Distribution::Uniform {
+                    "uniform"
+                } else {
+                    "normal"
+                };
                 write!(f, "xavier_{kind}(gain={gain})")
             }
-            Spec::Kaiming { a, mode, nonlinearity, distribution } => {
-                let kind = if distribution == Distribution::Uniform { "uniform" } else { "normal" };
-                write!(f, "kaiming_{kind}(a={a}, mode={mode}, nonlinearity={nonlinearity})")
+            Spec::Kaiming {
+                a,
+                mode,
+                nonlinearity,
+                distribution,
+            } => {
+                let kind = if distribution == Distribution::Uniform {
+                    "uniform"
+                } else {
+                    "normal"
+                };
+                write!(
+                    f,
+                    "kaiming_{kind}(a={a}, mode={mode}, nonlinearity={nonlinearity})"
+                )
             }
             Spec::Normal { mean, std } => write!(f, "normal(mean={mean}, std={std})"),
             Spec::Uniform { low, high } => write!(f, "uniform(low={low}, high={high})"),
@@ -514,9 +610,17 @@ struct Args<'a> {
 }
 
 impl<'a> Args<'a> {
-    fn parse(text: &'a str, name: &'a str, body: Option<&'a str>, params: &'static [&'static str]) -> Result<Self> {
+    fn parse(
+        text: &'a str,
+        name: &'a str,
+        body: Option<&'a str>,
+        params: &'static [&'static str],
+    ) -> Result<Self> {
         let mut values = vec![None; params.len()];
-        let err = |reason: String| Error::Parse { text: text.to_string(), reason };
+        let err = |reason: String| Error::Parse {
+            text: text.to_string(),
+            reason,
+        };
         let items = body.map(str::trim).filter(|b| !b.is_empty());
         for (position, item) in items.into_iter().flat_map(|b| b.split(',')).enumerate() {
             let item = item.trim();
@@ -524,12 +628,20 @@ impl<'a> Args<'a> {
                 Some((key, value)) => {
                     let key = key.trim();
                     let slot = params.iter().position(|p| *p == key).ok_or_else(|| {
-                        err(format!("{name} has no parameter '{key}' (it takes: {})", params.join(", ")))
+                        err(format!(
+                            "{name} has no parameter '{key}' (it takes: {})",
+                            params.join(", ")
+                        ))
                     })?;
                     (slot, value.trim())
                 }
                 None if position < params.len() => (position, item),
-                None => return Err(err(format!("{name} takes at most {} arguments", params.len()))),
+                None => {
+                    return Err(err(format!(
+                        "{name} takes at most {} arguments",
+                        params.len()
+                    )));
+                }
             };
             if value.is_empty() {
                 return Err(err(format!("empty value in '{item}'")));
@@ -538,11 +650,19 @@ impl<'a> Args<'a> {
                 return Err(err(format!("parameter '{}' given twice", params[slot])));
             }
         }
-        Ok(Self { text, name, values, params })
+        Ok(Self {
+            text,
+            name,
+            values,
+            params,
+        })
     }
 
     fn raw(&self, param: &str) -> Option<&'a str> {
-        self.params.iter().position(|p| *p == param).and_then(|i| self.values[i])
+        self.params
+            .iter()
+            .position(|p| *p == param)
+            .and_then(|i| self.values[i])
     }
 
     fn num(&self, param: &str, default: Option<f64>) -> Result<f64> {
@@ -574,10 +694,15 @@ impl FromStr for Initializer {
     /// Parses `name` or `name(arg, key=value, ...)`; see the crate docs for every name.
     fn from_str(s: &str) -> Result<Self> {
         let text = s.trim();
-        let err = |reason: &str| Error::Parse { text: s.to_string(), reason: reason.to_string() };
+        let err = |reason: &str| Error::Parse {
+            text: s.to_string(),
+            reason: reason.to_string(),
+        };
         let (name, body) = match text.find('(') {
             Some(open) => {
-                let body = text[open + 1..].strip_suffix(')').ok_or_else(|| err("missing closing ')'"))?;
+                let body = text[open + 1..]
+                    .strip_suffix(')')
+                    .ok_or_else(|| err("missing closing ')'"))?;
                 if body.contains(['(', ')']) {
                     return Err(err("nested parentheses"));
                 }
@@ -607,12 +732,19 @@ impl FromStr for Initializer {
                     a.word("distribution", Distribution::TruncatedNormal)?,
                 )?)
             }
-            "xavier_uniform" => Initializer::xavier_uniform(args(&["gain"])?.num("gain", Some(1.0))?)?.spec,
-            "xavier_normal" => Initializer::xavier_normal(args(&["gain"])?.num("gain", Some(1.0))?)?.spec,
+            "xavier_uniform" => {
+                Initializer::xavier_uniform(args(&["gain"])?.num("gain", Some(1.0))?)?.spec
+            }
+            "xavier_normal" => {
+                Initializer::xavier_normal(args(&["gain"])?.num("gain", Some(1.0))?)?.spec
+            }
             "kaiming_uniform" | "kaiming_normal" => {
                 let a = args(&["a", "mode", "nonlinearity"])?;
-                let (slope, mode, nl) =
-                    (a.num("a", Some(0.0))?, a.word("mode", FanMode::FanIn)?, a.word("nonlinearity", Nonlinearity::LeakyRelu)?);
+                let (slope, mode, nl) = (
+                    a.num("a", Some(0.0))?,
+                    a.word("mode", FanMode::FanIn)?,
+                    a.word("nonlinearity", Nonlinearity::LeakyRelu)?,
+                );
                 if name == "kaiming_uniform" {
                     Initializer::kaiming_uniform(slope, mode, nl)?.spec
                 } else {
@@ -639,7 +771,11 @@ impl FromStr for Initializer {
             }
             "constant" => Initializer::constant(args(&["value"])?.num("value", None)?)?.spec,
             _ => {
-                return Err(Error::Unknown { what: "initializer", value: name.to_string(), expected: INITIALIZER_NAMES });
+                return Err(Error::Unknown {
+                    what: "initializer",
+                    value: name.to_string(),
+                    expected: INITIALIZER_NAMES,
+                });
             }
         };
         Ok(Self { spec })
@@ -675,9 +811,18 @@ mod tests {
 
     #[test]
     fn positional_and_default_arguments() {
-        assert_eq!("normal(0, 0.02)".parse::<Initializer>().unwrap(), Initializer::normal(0.0, 0.02).unwrap());
-        assert_eq!("normal(std=2)".parse::<Initializer>().unwrap(), Initializer::normal(0.0, 2.0).unwrap());
-        assert_eq!("constant(value=3)".parse::<Initializer>().unwrap(), Initializer::constant(3.0).unwrap());
+        assert_eq!(
+            "normal(0, 0.02)".parse::<Initializer>().unwrap(),
+            Initializer::normal(0.0, 0.02).unwrap()
+        );
+        assert_eq!(
+            "normal(std=2)".parse::<Initializer>().unwrap(),
+            Initializer::normal(0.0, 2.0).unwrap()
+        );
+        assert_eq!(
+            "constant(value=3)".parse::<Initializer>().unwrap(),
+            Initializer::constant(3.0).unwrap()
+        );
         assert_eq!(
             "kaiming_uniform".parse::<Initializer>().unwrap(),
             Initializer::kaiming_uniform(0.0, FanMode::FanIn, Nonlinearity::LeakyRelu).unwrap()
@@ -718,8 +863,14 @@ mod tests {
         assert_eq!(g(Nonlinearity::Tanh, None), 5.0 / 3.0);
         assert_eq!(g(Nonlinearity::Relu, None), 2f64.sqrt());
         assert_eq!(g(Nonlinearity::Selu, None), 0.75);
-        assert_eq!(g(Nonlinearity::LeakyRelu, None), (2.0 / (1.0 + 0.01f64 * 0.01)).sqrt());
-        assert_eq!(g(Nonlinearity::LeakyRelu, Some(5f64.sqrt())), (1.0f64 / 3.0).sqrt());
+        assert_eq!(
+            g(Nonlinearity::LeakyRelu, None),
+            (2.0 / (1.0 + 0.01f64 * 0.01)).sqrt()
+        );
+        assert_eq!(
+            g(Nonlinearity::LeakyRelu, Some(5f64.sqrt())),
+            (1.0f64 / 3.0).sqrt()
+        );
     }
 
     /// Variance of each constructor against its formula written out independently.
@@ -734,7 +885,10 @@ mod tests {
         close(var(Initializer::he_normal()), 2.0 / 300.0);
         close(var(Initializer::lecun_uniform()), 1.0 / 300.0);
         close(var(Initializer::lecun_normal()), 1.0 / 300.0);
-        close(var(Initializer::xavier_normal(2.0).unwrap()), 4.0 * 2.0 / 800.0);
+        close(
+            var(Initializer::xavier_normal(2.0).unwrap()),
+            4.0 * 2.0 / 800.0,
+        );
         close(var(Initializer::xavier_uniform(1.0).unwrap()), 2.0 / 800.0);
         let kn = Initializer::kaiming_normal(0.0, FanMode::FanOut, Nonlinearity::Relu).unwrap();
         close(var(kn), 2.0 / 500.0);

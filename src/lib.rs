@@ -35,7 +35,9 @@ pub use cpu::{Cpu, SimdLevel};
 pub use dtype::{DType, Element};
 pub use error::{Error, Result};
 pub use fans::{Fans, Layout, numel};
-pub use init::{Distribution, FanMode, Initializer, Nonlinearity, Preset, VarianceScaling, calculate_gain};
+pub use init::{
+    Distribution, FanMode, Initializer, Nonlinearity, Preset, VarianceScaling, calculate_gain,
+};
 pub use philox::{Philox, philox4x32_10, stream_for_name};
 pub use sampler::Sampler;
 
@@ -44,7 +46,12 @@ pub use sampler::Sampler;
 /// # Errors
 /// A shape whose element count overflows or that the layout cannot take, or a tensor too
 /// large to address on this machine.
-pub fn init_tensor<T: Element>(init: &Initializer, shape: &[u64], layout: Layout, rng: Philox) -> Result<Vec<T>> {
+pub fn init_tensor<T: Element>(
+    init: &Initializer,
+    shape: &[u64],
+    layout: Layout,
+    rng: Philox,
+) -> Result<Vec<T>> {
     let n = numel(shape)?;
     let n = usize::try_from(n).map_err(|_| Error::BadShape {
         shape: shape.to_vec(),

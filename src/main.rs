@@ -11,7 +11,13 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(e) if e.use_stderr() => {
             // Usage errors get the same one-line form and exit status as every other bad input.
-            let first = e.to_string().lines().next().unwrap_or_default().trim_start_matches("error: ").to_string();
+            let first = e
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_string();
             eprintln!("varscale: {first}");
             return ExitCode::from(2);
         }

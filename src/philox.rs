@@ -92,7 +92,12 @@ impl Philox {
     /// The counter for block `block` of this stream.
     #[inline(always)]
     pub const fn counter(&self, block: u64) -> [u32; 4] {
-        [block as u32, (block >> 32) as u32, self.stream as u32, (self.stream >> 32) as u32]
+        [
+            block as u32,
+            (block >> 32) as u32,
+            self.stream as u32,
+            (self.stream >> 32) as u32,
+        ]
     }
 
     /// The four words of block `block`.
@@ -124,7 +129,10 @@ mod tests {
     /// Known answers from Random123's `kat_vectors` for philox4x32_10.
     #[test]
     fn known_answers() {
-        assert_eq!(philox4x32_10([0; 4], [0; 2]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
+        assert_eq!(
+            philox4x32_10([0; 4], [0; 2]),
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+        );
         assert_eq!(
             philox4x32_10([u32::MAX; 4], [u32::MAX; 2]),
             [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]
@@ -142,7 +150,10 @@ mod tests {
     fn counter_layout() {
         let g = Philox::new(0x1122_3344_5566_7788, 0x99aa_bbcc_ddee_ff00);
         assert_eq!(g.key(), [0x5566_7788, 0x1122_3344]);
-        assert_eq!(g.counter(0x0102_0304_0506_0708), [0x0506_0708, 0x0102_0304, 0xddee_ff00, 0x99aa_bbcc]);
+        assert_eq!(
+            g.counter(0x0102_0304_0506_0708),
+            [0x0506_0708, 0x0102_0304, 0xddee_ff00, 0x99aa_bbcc]
+        );
     }
 
     #[test]

@@ -19,7 +19,9 @@ impl Sampler {
     /// [`Error::NotFinite`] for NaN or infinity.
     pub fn constant(value: f64) -> Result<Self> {
         error::finite("value", value)?;
-        Ok(Self { params: F64Params::Constant(value) })
+        Ok(Self {
+            params: F64Params::Constant(value),
+        })
     }
 
     /// `U(low, high)`.
@@ -28,7 +30,9 @@ impl Sampler {
     /// [`Error::BadBounds`] unless `low < high`, both finite.
     pub fn uniform(low: f64, high: f64) -> Result<Self> {
         error::ordered(("low", low), ("high", high))?;
-        Ok(Self { params: F64Params::Uniform { low, high } })
+        Ok(Self {
+            params: F64Params::Uniform { low, high },
+        })
     }
 
     /// `N(mean, std²)`.
@@ -38,7 +42,9 @@ impl Sampler {
     pub fn normal(mean: f64, std: f64) -> Result<Self> {
         error::finite("mean", mean)?;
         error::positive("std", std)?;
-        Ok(Self { params: F64Params::Normal { mean, std } })
+        Ok(Self {
+            params: F64Params::Normal { mean, std },
+        })
     }
 
     /// `N(mean, std²)` truncated to `[mean + a·std, mean + b·std]` (`a`, `b` in standard
@@ -50,7 +56,9 @@ impl Sampler {
         error::finite("mean", mean)?;
         error::positive("std", std)?;
         error::ordered(("a", a), ("b", b))?;
-        Ok(Self { params: F64Params::TruncatedNormal { mean, std, a, b } })
+        Ok(Self {
+            params: F64Params::TruncatedNormal { mean, std, a, b },
+        })
     }
 
     /// The f64 parameters.
@@ -88,20 +96,34 @@ impl Sampler {
             }
             F64Params::TruncatedNormal { mean, std, a, b } => {
                 p.kind = Kind::TruncatedNormal as u32;
-                let (ea, eb) = (erf_f64(a / std::f64::consts::SQRT_2), erf_f64(b / std::f64::consts::SQRT_2));
+                let (ea, eb) = (
+                    erf_f64(a / std::f64::consts::SQRT_2),
+                    erf_f64(b / std::f64::consts::SQRT_2),
+                );
                 p.a = (ea / 2.0 + eb / 2.0) as f32;
                 p.b = (eb / 2.0 - ea / 2.0) as f32;
                 (p.mean, p.std) = (mean as f32, std as f32);
                 (p.lo, p.hi) = ((mean + std * a) as f32, (mean + std * b) as f32);
             }
         }
-        for (name, v) in [("value", p.a), ("half-width", p.b), ("mean", p.mean), ("std", p.std)] {
+        for (name, v) in [
+            ("value", p.a),
+            ("half-width", p.b),
+            ("mean", p.mean),
+            ("std", p.std),
+        ] {
             if !v.is_finite() {
-                return Err(Error::NotFinite { name, value: f64::from(v) });
+                return Err(Error::NotFinite {
+                    name,
+                    value: f64::from(v),
+                });
             }
         }
         if p.kind == Kind::Normal as u32 && p.std == 0.0 {
-            return Err(Error::NotPositive { name: "std (as f32)", value: 0.0 });
+            return Err(Error::NotPositive {
+                name: "std (as f32)",
+                value: 0.0,
+            });
         }
         Ok(p)
     }
@@ -152,7 +174,9 @@ impl Sampler {
             F64Params::Constant(v) => Some((v, v)),
             F64Params::Uniform { low, high } => Some((low, high)),
             F64Params::Normal { .. } => None,
-            F64Params::TruncatedNormal { mean, std, a, b } => Some((mean + std * a, mean + std * b)),
+            F64Params::TruncatedNormal { mean, std, a, b } => {
+                Some((mean + std * a, mean + std * b))
+            }
         }
     }
 }
@@ -182,10 +206,16 @@ mod tests {
         assert!(e.contains("std") && e.contains("-1"), "{e}");
         let e = Sampler::uniform(2.0, 1.0).unwrap_err().to_string();
         assert!(e.contains("low=2") && e.contains("high=1"), "{e}");
-        let e = Sampler::truncated_normal(0.0, 1.0, 1.0, 1.0).unwrap_err().to_string();
+        let e = Sampler::truncated_normal(0.0, 1.0, 1.0, 1.0)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("a=1"), "{e}");
         assert!(Sampler::constant(f64::NAN).is_err());
-        let e = Sampler::normal(0.0, 1e300).unwrap().f32_params().unwrap_err().to_string();
+        let e = Sampler::normal(0.0, 1e300)
+            .unwrap()
+            .f32_params()
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("std"), "{e}");
     }
 }

@@ -8,5 +8,7 @@ pub struct BenchArgs {}
 
 /// Runs `varscale bench`.
 pub fn run(_args: &BenchArgs) -> Result<(), CliError> {
-    Err(CliError::usage("'bench' is not available in this build yet"))
+    Err(CliError::usage(
+        "'bench' is not available in this build yet",
+    ))
 }

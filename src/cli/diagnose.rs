@@ -8,5 +8,7 @@ pub struct DiagnoseArgs {}
 
 /// Runs `varscale diagnose`.
 pub fn run(_args: &DiagnoseArgs) -> Result<(), CliError> {
-    Err(CliError::usage("'diagnose' is not available in this build yet"))
+    Err(CliError::usage(
+        "'diagnose' is not available in this build yet",
+    ))
 }

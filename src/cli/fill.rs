@@ -21,7 +21,9 @@ pub fn fill(_args: &FillArgs) -> Result<(), CliError> {
 
 /// Runs `varscale model`.
 pub fn model(_args: &ModelArgs) -> Result<(), CliError> {
-    Err(CliError::usage("'model' is not available in this build yet"))
+    Err(CliError::usage(
+        "'model' is not available in this build yet",
+    ))
 }
 
 /// Runs `varscale info`.

@@ -40,12 +40,18 @@ pub struct CliError {
 impl CliError {
     /// Bad input from the user: exit status 2.
     pub fn usage(message: impl fmt::Display) -> Self {
-        Self { message: message.to_string(), code: 2 }
+        Self {
+            message: message.to_string(),
+            code: 2,
+        }
     }
 
     /// A failure while running (I/O, device): exit status 1.
     pub fn runtime(message: impl fmt::Display) -> Self {
-        Self { message: message.to_string(), code: 1 }
+        Self {
+            message: message.to_string(),
+            code: 1,
+        }
     }
 
     /// The process exit status.

@@ -17,7 +17,14 @@ pub(super) fn is_supported(level: SimdLevel) -> bool {
 }
 
 /// Elements `start..start + out.len()` of an f32 tensor.
-pub(super) fn fill_f32(level: SimdLevel, p: &F32Params, rng: &Philox, start: u64, out: &mut [f32], _nontemporal: bool) {
+pub(super) fn fill_f32(
+    level: SimdLevel,
+    p: &F32Params,
+    rng: &Philox,
+    start: u64,
+    out: &mut [f32],
+    _nontemporal: bool,
+) {
     match level {
         SimdLevel::Scalar | SimdLevel::Neon | SimdLevel::Avx2Fma | SimdLevel::Avx512 => {
             scalar::fill_f32(p, rng, start, out)
@@ -27,12 +34,28 @@ pub(super) fn fill_f32(level: SimdLevel, p: &F32Params, rng: &Philox, start: u64
 
 /// Elements of an f16 tensor: the f32 values rounded to nearest even.
 pub(super) fn fill_f16(level: SimdLevel, p: &F32Params, rng: &Philox, start: u64, out: &mut [f16]) {
-    scalar::fill_half(out, start, |first, buf| fill_f32(level, p, rng, first, buf, false), f16::from_f32);
+    scalar::fill_half(
+        out,
+        start,
+        |first, buf| fill_f32(level, p, rng, first, buf, false),
+        f16::from_f32,
+    );
 }
 
 /// Elements of a bf16 tensor: the f32 values rounded to nearest even.
-pub(super) fn fill_bf16(level: SimdLevel, p: &F32Params, rng: &Philox, start: u64, out: &mut [bf16]) {
-    scalar::fill_half(out, start, |first, buf| fill_f32(level, p, rng, first, buf, false), bf16::from_f32);
+pub(super) fn fill_bf16(
+    level: SimdLevel,
+    p: &F32Params,
+    rng: &Philox,
+    start: u64,
+    out: &mut [bf16],
+) {
+    scalar::fill_half(
+        out,
+        start,
+        |first, buf| fill_f32(level, p, rng, first, buf, false),
+        bf16::from_f32,
+    );
 }
 
 /// Orders non-temporal stores before whatever the caller does next.

@@ -43,7 +43,12 @@ pub enum SimdLevel {
 
 impl SimdLevel {
     /// Every level, slowest first.
-    pub const ALL: [SimdLevel; 4] = [SimdLevel::Scalar, SimdLevel::Neon, SimdLevel::Avx2Fma, SimdLevel::Avx512];
+    pub const ALL: [SimdLevel; 4] = [
+        SimdLevel::Scalar,
+        SimdLevel::Neon,
+        SimdLevel::Avx2Fma,
+        SimdLevel::Avx512,
+    ];
 
     /// Whether this CPU can run the level.
     pub fn is_supported(self) -> bool {
@@ -54,7 +59,11 @@ impl SimdLevel {
     pub fn detect() -> SimdLevel {
         static BEST: OnceLock<SimdLevel> = OnceLock::new();
         *BEST.get_or_init(|| {
-            let best = Self::ALL.into_iter().rev().find(|l| l.is_supported()).unwrap_or(SimdLevel::Scalar);
+            let best = Self::ALL
+                .into_iter()
+                .rev()
+                .find(|l| l.is_supported())
+                .unwrap_or(SimdLevel::Scalar);
             log::info!("cpu: SIMD level {best}");
             best
         })
@@ -81,11 +90,14 @@ impl FromStr for SimdLevel {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        Self::ALL.into_iter().find(|l| l.to_string() == s.trim()).ok_or_else(|| Error::Unknown {
-            what: "SIMD level",
-            value: s.to_string(),
-            expected: "scalar, neon, avx2, avx512",
-        })
+        Self::ALL
+            .into_iter()
+            .find(|l| l.to_string() == s.trim())
+            .ok_or_else(|| Error::Unknown {
+                what: "SIMD level",
+                value: s.to_string(),
+                expected: "scalar, neon, avx2, avx512",
+            })
     }
 }
 
@@ -115,7 +127,10 @@ impl Default for Cpu {
 impl Cpu {
     /// The best SIMD level on rayon's global pool (all cores).
     pub fn new() -> Self {
-        Self { level: SimdLevel::detect(), pool: None }
+        Self {
+            level: SimdLevel::detect(),
+            pool: None,
+        }
     }
 
     /// Forces a SIMD level.
@@ -154,7 +169,9 @@ impl Cpu {
 
     /// The number of threads fills run on.
     pub fn threads(&self) -> usize {
-        self.pool.as_ref().map_or_else(rayon::current_num_threads, |p| p.current_num_threads())
+        self.pool
+            .as_ref()
+            .map_or_else(rayon::current_num_threads, |p| p.current_num_threads())
     }
 
     /// Fills `out` with elements `start .. start + out.len()` of the tensor drawn from
@@ -163,9 +180,19 @@ impl Cpu {
     /// # Errors
     /// [`Error::OutOfRange`] if the range passes element 2⁶⁴, or a sampler parameter that
     /// overflows f32 for an f32, f16 or bf16 output.
-    pub fn fill<T: Element>(&self, sampler: &Sampler, rng: Philox, start: u64, out: &mut [T]) -> Result<()> {
+    pub fn fill<T: Element>(
+        &self,
+        sampler: &Sampler,
+        rng: Philox,
+        start: u64,
+        out: &mut [T],
+    ) -> Result<()> {
         let len = out.len() as u64;
-        start.checked_add(len).ok_or(Error::OutOfRange { start, end: u64::MAX, len: u64::MAX })?;
+        start.checked_add(len).ok_or(Error::OutOfRange {
+            start,
+            end: u64::MAX,
+            len: u64::MAX,
+        })?;
         if T::DTYPE == DType::F64 {
             let out: &mut [f64] = bytemuck::cast_slice_mut(out);
             let params = sampler.f64_params();
@@ -181,15 +208,21 @@ impl Cpu {
         let level = self.level;
         let nontemporal = std::mem::size_of_val(out) >= NONTEMPORAL_BYTES;
         match T::DTYPE {
-            DType::F32 => self.par_chunks(bytemuck::cast_slice_mut::<T, f32>(out), start, |c, first| {
-                kernels::fill_f32(level, &params, &rng, first, c, nontemporal)
-            }),
-            DType::F16 => self.par_chunks(bytemuck::cast_slice_mut::<T, f16>(out), start, |c, first| {
-                kernels::fill_f16(level, &params, &rng, first, c)
-            }),
-            DType::BF16 => self.par_chunks(bytemuck::cast_slice_mut::<T, bf16>(out), start, |c, first| {
-                kernels::fill_bf16(level, &params, &rng, first, c)
-            }),
+            DType::F32 => self.par_chunks(
+                bytemuck::cast_slice_mut::<T, f32>(out),
+                start,
+                |c, first| kernels::fill_f32(level, &params, &rng, first, c, nontemporal),
+            ),
+            DType::F16 => self.par_chunks(
+                bytemuck::cast_slice_mut::<T, f16>(out),
+                start,
+                |c, first| kernels::fill_f16(level, &params, &rng, first, c),
+            ),
+            DType::BF16 => self.par_chunks(
+                bytemuck::cast_slice_mut::<T, bf16>(out),
+                start,
+                |c, first| kernels::fill_bf16(level, &params, &rng, first, c),
+            ),
             DType::F64 => unreachable!("f64 returned above"),
         }
         if nontemporal {
@@ -202,7 +235,12 @@ impl Cpu {
     ///
     /// # Errors
     /// As [`Cpu::fill`].
-    pub fn fill_all<T: Element>(&self, sampler: &Sampler, rng: Philox, out: &mut [T]) -> Result<()> {
+    pub fn fill_all<T: Element>(
+        &self,
+        sampler: &Sampler,
+        rng: Philox,
+        out: &mut [T],
+    ) -> Result<()> {
         self.fill(sampler, rng, 0, out)
     }
 
@@ -223,16 +261,25 @@ impl Cpu {
     ) -> Result<()> {
         for (r, n) in [(&rows, n_rows), (&cols, n_cols)] {
             if r.start > r.end || r.end > n {
-                return Err(Error::OutOfRange { start: r.start, end: r.end, len: n });
+                return Err(Error::OutOfRange {
+                    start: r.start,
+                    end: r.end,
+                    len: n,
+                });
             }
         }
         let width = cols.end - cols.start;
-        let expected = (rows.end - rows.start).checked_mul(width).ok_or(Error::LengthMismatch {
-            expected: u64::MAX,
-            actual: out.len() as u64,
-        })?;
+        let expected = (rows.end - rows.start)
+            .checked_mul(width)
+            .ok_or(Error::LengthMismatch {
+                expected: u64::MAX,
+                actual: out.len() as u64,
+            })?;
         if expected != out.len() as u64 {
-            return Err(Error::LengthMismatch { expected, actual: out.len() as u64 });
+            return Err(Error::LengthMismatch {
+                expected,
+                actual: out.len() as u64,
+            });
         }
         if width == 0 {
             return Ok(());
@@ -246,7 +293,9 @@ impl Cpu {
     fn par_chunks<E: Send>(&self, out: &mut [E], start: u64, work: impl Fn(&mut [E], u64) + Sync) {
         let work = &work;
         let mut run = move || {
-            out.par_chunks_mut(CHUNK).enumerate().for_each(|(k, chunk)| work(chunk, start + (k * CHUNK) as u64))
+            out.par_chunks_mut(CHUNK)
+                .enumerate()
+                .for_each(|(k, chunk)| work(chunk, start + (k * CHUNK) as u64))
         };
         match &self.pool {
             Some(pool) => pool.install(run),
@@ -268,11 +317,23 @@ pub fn fill<T: Element>(sampler: &Sampler, rng: Philox, out: &mut [T]) -> Result
 ///
 /// # Errors
 /// [`Error::UnsupportedSimd`] for a level this CPU lacks; otherwise as [`Cpu::fill`].
-pub fn fill_serial_f32(level: SimdLevel, params: &F32Params, rng: Philox, start: u64, out: &mut [f32]) -> Result<()> {
+pub fn fill_serial_f32(
+    level: SimdLevel,
+    params: &F32Params,
+    rng: Philox,
+    start: u64,
+    out: &mut [f32],
+) -> Result<()> {
     if !level.is_supported() {
         return Err(Error::UnsupportedSimd(level.to_string()));
     }
-    start.checked_add(out.len() as u64).ok_or(Error::OutOfRange { start, end: u64::MAX, len: u64::MAX })?;
+    start
+        .checked_add(out.len() as u64)
+        .ok_or(Error::OutOfRange {
+            start,
+            end: u64::MAX,
+            len: u64::MAX,
+        })?;
     kernels::fill_f32(level, params, &rng, start, out, false);
     Ok(())
 }
