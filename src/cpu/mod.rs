@@ -231,6 +231,36 @@ impl Cpu {
         Ok(())
     }
 
+    /// Fills the shard `range` of a tensor of `numel` elements into `out`, equal to the same
+    /// elements of the whole tensor.
+    ///
+    /// # Errors
+    /// [`Error::OutOfRange`] for a range outside the tensor, [`Error::LengthMismatch`] when
+    /// `out` does not hold exactly the range.
+    pub fn fill_range<T: Element>(
+        &self,
+        sampler: &Sampler,
+        rng: Philox,
+        numel: u64,
+        range: Range<u64>,
+        out: &mut [T],
+    ) -> Result<()> {
+        if range.start > range.end || range.end > numel {
+            return Err(Error::OutOfRange {
+                start: range.start,
+                end: range.end,
+                len: numel,
+            });
+        }
+        if range.end - range.start != out.len() as u64 {
+            return Err(Error::LengthMismatch {
+                expected: range.end - range.start,
+                actual: out.len() as u64,
+            });
+        }
+        self.fill(sampler, rng, range.start, out)
+    }
+
     /// Fills a whole tensor of `out.len()` elements.
     ///
     /// # Errors
