@@ -62,3 +62,8 @@ pub fn init_tensor<T: Element>(
     Cpu::new().fill(&sampler, rng, 0, &mut out)?;
     Ok(out)
 }
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
