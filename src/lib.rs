@@ -27,6 +27,8 @@ pub mod dtype;
 pub mod error;
 pub mod fans;
 pub mod init;
+pub mod io;
+pub mod model;
 pub mod philox;
 pub mod sampler;
 pub mod transform;
