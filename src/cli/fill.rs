@@ -1,7 +1,7 @@
 //! `varscale fill`: initialise one tensor and write it to `.npy` or `.safetensors`.
 
 use varscale::io::{Format, TensorPlan};
-use varscale::{DType, Initializer, Layout};
+use varscale::{DType, Initializer, Layout, stream_for_name};
 
 use super::CliError;
 use super::output::{self, Shape, WriteArgs, parse_dtype, parse_layout, parse_shape};
@@ -38,25 +38,16 @@ pub struct FillArgs {
 /// Runs `varscale fill`.
 pub fn fill(args: &FillArgs) -> Result<(), CliError> {
     Format::from_path(&args.write.out)?;
-    let tensor = match args.stream {
-        Some(stream) => TensorPlan::with_stream(
-            &args.name,
-            &args.shape.0,
-            args.dtype,
-            args.init,
-            args.layout,
-            args.seed,
-            stream,
-        ),
-        None => TensorPlan::new(
-            &args.name,
-            &args.shape.0,
-            args.dtype,
-            args.init,
-            args.layout,
-            args.seed,
-        ),
-    }?;
+    let stream = args.stream.unwrap_or_else(|| stream_for_name(&args.name));
+    let tensor = TensorPlan::with_stream(
+        &args.name,
+        &args.shape.0,
+        args.dtype,
+        args.init,
+        args.layout,
+        args.seed,
+        stream,
+    )?;
     output::write(&args.write, &[tensor])?;
     Ok(())
 }

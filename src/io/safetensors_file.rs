@@ -4,7 +4,7 @@
 //! Layout: an 8-byte little-endian header length `n`, `n` bytes of JSON (padded with spaces to
 //! a multiple of 8), then the tensors' bytes back to back at the offsets the JSON gives.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -85,10 +85,16 @@ pub(super) fn header(
         ));
         offset = end;
     }
-    let mut meta: HashMap<String, String> = extra.iter().cloned().collect();
-    meta.insert("format".into(), "pt".into());
-    let metadata = Metadata::new(Some(meta), infos).map_err(|e| bad(e.to_string()))?;
-    let json = serde_json::to_string(&metadata).map_err(|e| bad(e.to_string()))?;
+    let metadata = Metadata::new(None, infos).map_err(|e| bad(e.to_string()))?;
+    let tensors_json = serde_json::to_string(&metadata).map_err(|e| bad(e.to_string()))?;
+    // `Metadata` keeps `__metadata__` in a HashMap, whose order changes from run to run; a
+    // sorted map spliced in front keeps the file's bytes a function of its inputs alone.
+    let mut meta: BTreeMap<&str, &str> = extra.iter().map(|(k, v)| (&**k, &**v)).collect();
+    meta.insert("format", "pt");
+    let meta_json = serde_json::to_string(&meta).map_err(|e| bad(e.to_string()))?;
+    let rest = tensors_json.strip_prefix('{').unwrap_or(&tensors_json);
+    let sep = if rest == "}" { "" } else { "," };
+    let json = format!("{{\"__metadata__\":{meta_json}{sep}{rest}");
 
     let mut out = Vec::with_capacity(8 + json.len() + 8);
     let padded = json.len().next_multiple_of(8);

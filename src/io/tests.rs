@@ -112,24 +112,31 @@ fn npy_header_is_64_aligned_and_data_follows() {
     }
 }
 
-#[test]
-fn cancel_leaves_nothing_and_keeps_the_old_file() {
+/// Overwrites a file holding `old` through `filler` with `options` (8-byte chunks, overwrite
+/// allowed); returns the result after checking that the old file and no temp file remain.
+fn failed_overwrite(filler: &dyn Filler, cancel: Option<Arc<AtomicBool>>) -> Result<WriteSummary> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.safetensors");
     std::fs::write(&path, b"old").unwrap();
     let options = WriteOptions {
         chunk_bytes: 8,
         overwrite: true,
-        cancel: Some(Arc::new(AtomicBool::new(true))),
+        cancel,
         ..WriteOptions::default()
     };
-    let err = write_tensors(&path, &random_tensors(), &Cpu::new(), &options, &mut |_| {});
-    assert!(matches!(err, Err(Error::Interrupted { .. })), "{err:?}");
+    let result = write_tensors(&path, &random_tensors(), filler, &options, &mut |_| {});
     assert_eq!(std::fs::read(&path).unwrap(), b"old");
     assert!(leftovers(dir.path()).is_empty());
+    result
 }
 
-/// A filler that fails after a few chunks, as a device or a full disk might midway.
+#[test]
+fn cancel_leaves_nothing_and_keeps_the_old_file() {
+    let err = failed_overwrite(&Cpu::new(), Some(Arc::new(AtomicBool::new(true))));
+    assert!(matches!(err, Err(Error::Interrupted { .. })), "{err:?}");
+}
+
+/// A filler that fails after a few chunks, as a device might midway.
 struct Failing(std::sync::atomic::AtomicUsize);
 
 impl Filler for Failing {
@@ -147,19 +154,8 @@ impl Filler for Failing {
 
 #[test]
 fn a_failure_midway_leaves_the_old_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("m.safetensors");
-    std::fs::write(&path, b"old").unwrap();
-    let options = WriteOptions {
-        chunk_bytes: 8,
-        overwrite: true,
-        ..WriteOptions::default()
-    };
-    let filler = Failing(0.into());
-    let err = write_tensors(&path, &random_tensors(), &filler, &options, &mut |_| {});
+    let err = failed_overwrite(&Failing(0.into()), None);
     assert_eq!(err, Err(Error::Gpu("device lost".into())));
-    assert_eq!(std::fs::read(&path).unwrap(), b"old");
-    assert!(leftovers(dir.path()).is_empty());
 }
 
 #[test]
