@@ -2,34 +2,18 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use assert_cmd::Command;
-use half::{bf16, f16};
+use common::reference;
+use half::bf16;
 use safetensors::SafeTensors;
-use varscale::{Cpu, DType, Element, Initializer, Layout, Philox, SimdLevel, stream_for_name};
+use varscale::{DType, Layout, Philox, SimdLevel, stream_for_name};
 
 fn varscale() -> Command {
     let mut cmd = Command::cargo_bin("varscale").unwrap();
     cmd.env_remove("RUST_LOG");
     cmd
-}
-
-/// The scalar reference bytes for a tensor: what every file must hold.
-fn reference(init: &str, shape: &[u64], layout: Layout, dtype: DType, rng: Philox) -> Vec<u8> {
-    let init: Initializer = init.parse().unwrap();
-    let sampler = init.sampler_for_shape(shape, layout).unwrap();
-    let cpu = Cpu::new().with_level(SimdLevel::Scalar).unwrap();
-    let n = shape.iter().product::<u64>() as usize;
-    fn fill<T: Element>(cpu: &Cpu, s: &varscale::Sampler, rng: Philox, n: usize) -> Vec<u8> {
-        let mut v = vec![T::default(); n];
-        cpu.fill(s, rng, 0, &mut v).unwrap();
-        bytemuck::cast_slice(&v).to_vec()
-    }
-    match dtype {
-        DType::F32 => fill::<f32>(&cpu, &sampler, rng, n),
-        DType::F64 => fill::<f64>(&cpu, &sampler, rng, n),
-        DType::F16 => fill::<f16>(&cpu, &sampler, rng, n),
-        DType::BF16 => fill::<bf16>(&cpu, &sampler, rng, n),
-    }
 }
 
 /// The data of tensor `name` in a safetensors file, read by the `safetensors` crate.
@@ -283,7 +267,10 @@ fn like_reuses_names_shapes_and_dtypes() {
     let expected = reference("he_uniform", &[16, 16], Layout::Keras, DType::BF16, rng);
     assert_eq!(tensor_bytes(&again, "b.weight"), expected);
     let ones = vec![bf16::ONE; 16];
-    assert_eq!(tensor_bytes(&again, "b.bias"), bytemuck::cast_slice::<bf16, u8>(&ones));
+    assert_eq!(
+        tensor_bytes(&again, "b.bias"),
+        bytemuck::cast_slice::<bf16, u8>(&ones)
+    );
 }
 
 #[test]
@@ -470,4 +457,43 @@ fn examples_have_the_published_parameter_counts() {
         let total: u64 = plans.iter().map(|p| p.numel()).sum();
         assert_eq!(total, params, "{file}");
     }
+}
+
+/// Ctrl-C midway: the write stops at the next chunk, removes its temporary file, leaves the
+/// old target alone, and exits with 130. The signal is sent once the temporary file exists,
+/// so the handler is in place; a 256 MiB file-size limit bounds the disk used if it were not.
+#[test]
+fn ctrl_c_leaves_no_partial_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("huge.safetensors");
+    std::fs::write(&out, b"old model").unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("varscale");
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 262144; exec '{}' fill --shape 1000000,1000 --init normal \
+         --force --chunk-bytes 4096 --out '{}'",
+        bin.display(),
+        out.display()
+    );
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while temp_files(dir.path()).is_empty() {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "no temporary file appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    // SAFETY: `kill` only sends a signal to the child we spawned and still own.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert_eq!(std::fs::read(&out).unwrap(), b"old model");
+    assert!(temp_files(dir.path()).is_empty());
 }
