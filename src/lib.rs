@@ -10,6 +10,7 @@
 //! - the API: [`Initializer`], [`Fans`], [`Layout`], [`DType`];
 //! - the generator and transforms: [`philox`], [`transform`], [`Sampler`];
 //! - the backends: [`cpu`] and, with the `gpu` feature, `gpu`.
+//! - files: [`io`] streams tensors to `.npy` and `.safetensors`; [`model`] reads model specs.
 //!
 //! # Example
 //! ```

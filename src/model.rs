@@ -63,6 +63,10 @@ use crate::fans::Layout;
 use crate::init::Initializer;
 use crate::io::{TensorHeader, TensorPlan};
 
+/// The largest `count` of a `[[repeat]]` block: far above any real model's layer count, and
+/// low enough that a typo cannot make the spec expand without bound.
+const MAX_REPEAT: u64 = 100_000;
+
 /// A parsed, checked model spec.
 #[derive(Clone, Debug)]
 pub struct ModelSpec {
@@ -254,8 +258,11 @@ impl ModelSpec {
         for block in &raw.repeat {
             let at = block.span().start;
             let b = block.get_ref();
-            if b.count == 0 {
-                return Err(lines.error(at, "repeat count must be >= 1, got 0"));
+            if !(1..=MAX_REPEAT).contains(&b.count) {
+                return Err(lines.error(
+                    at,
+                    format!("repeat count must be in 1..={MAX_REPEAT}, got {}", b.count),
+                ));
             }
             for t in &b.tensor {
                 let name = &t.get_ref().name;

@@ -270,3 +270,68 @@ fn bad_inputs_name_the_value() {
         .to_string();
     assert!(e.contains("exactly one tensor"), "{e}");
 }
+
+/// A writer that takes `delay` per write, as a slow disk does.
+struct SlowDisk(std::time::Duration);
+
+impl Write for SlowDisk {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        std::thread::sleep(self.0);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A filler that takes `delay` per chunk, as a slow generator does.
+struct SlowFiller(std::time::Duration);
+
+impl Filler for SlowFiller {
+    fn device(&self) -> String {
+        "slow".into()
+    }
+
+    fn fill_chunk(&self, s: &Sampler, rng: Philox, start: u64, chunk: ChunkMut<'_>) -> Result<()> {
+        std::thread::sleep(self.0);
+        Cpu::new().fill_chunk(s, rng, start, chunk)
+    }
+}
+
+#[test]
+fn generation_overlaps_writing() {
+    // 12 chunks, each 30 ms to generate and 30 ms to write: 720 ms one after the other,
+    // about 390 ms overlapped. Sleeping needs no CPU, so a busy machine barely moves this;
+    // the bound sits halfway between.
+    let delay = std::time::Duration::from_millis(30);
+    let t = TensorPlan::new(
+        "w",
+        &[12, 16],
+        DType::F32,
+        Initializer::ones(),
+        Layout::Keras,
+        0,
+    )
+    .unwrap();
+    let options = WriteOptions {
+        chunk_bytes: 16 * 4,
+        ..WriteOptions::default()
+    };
+    let started = Instant::now();
+    let mut disk = SlowDisk(delay);
+    pipeline::stream(
+        &mut disk,
+        &[&t],
+        &SlowFiller(delay),
+        &options,
+        Path::new("x"),
+        &mut |_| {},
+    )
+    .unwrap();
+    let took = started.elapsed().as_secs_f64();
+    assert!(
+        took < 0.555,
+        "took {took:.3} s: generation and writing did not overlap"
+    );
+}

@@ -169,6 +169,10 @@ fn errors_name_the_line_and_the_value() {
             &["line 3", "'x' has no '{i}'"],
         ),
         ("colour = 1\n", &["line 1", "colour"]),
+        (
+            "init = \"zeros\"\n[[repeat]]\ncount = 4000000000\n[[repeat.tensor]]\nname = \"x{i}\"\nshape = [1]\n",
+            &["line 2", "4000000000"],
+        ),
     ];
     for (text, needles) in cases {
         let e = spec_error(text);
