@@ -120,7 +120,11 @@ pub fn read_safetensors_header(path: &Path) -> Result<Vec<TensorHeader>> {
     };
     let not_st = |why: &str| io(format!("not a safetensors file: {why}"));
     let mut file = File::open(path).map_err(|e| io(e.to_string()))?;
-    let file_len = file.metadata().map_err(|e| io(e.to_string()))?.len();
+    let meta = file.metadata().map_err(|e| io(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(not_st("not a regular file"));
+    }
+    let file_len = meta.len();
 
     let mut len = [0u8; 8];
     file.read_exact(&mut len)
