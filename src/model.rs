@@ -4,8 +4,8 @@
 //!
 //! ```toml
 //! # Defaults for every tensor (all optional).
-//! seed = 0                    # Philox key; `--seed` overrides it
-//! dtype = "f32"               # f32, f64, f16, bf16; `--dtype` overrides every tensor
+//! seed = 0                    # the Philox key (Overrides::seed replaces it)
+//! dtype = "f32"               # f32, f64, f16, bf16 (Overrides::dtype replaces every one)
 //! layout = "torch"            # keras (…, in, out) or torch (out, in, …); default keras
 //! init = "normal(std=0.02)"   # initializer for tensors that nothing else gives one
 //!
@@ -28,10 +28,11 @@
 //! shape = [768]
 //! ```
 //!
-//! Tensors are written in this order: every `[[tensor]]` entry in file order, then each
-//! `[[repeat]]` block in file order, expanded index by index (all of block entry 0's tensors
-//! for `i = 0`, then for `i = 1`, ...). TOML gathers each array of tables into one list, so
-//! a `[[tensor]]` written after a `[[repeat]]` block still comes before it.
+//! [`ModelSpec::plan`] lists the tensors in this order: every `[[tensor]]` entry in file
+//! order, then each `[[repeat]]` block in file order, expanded index by index (all of the
+//! block's tensors for `i = 0`, then all for `i = 1`, ...). TOML gathers each array of tables
+//! into one list, so a `[[tensor]]` written after a `[[repeat]]` block still comes before it.
+//! A `.safetensors` file then groups them by element size (see [`crate::io::write_tensors`]).
 //!
 //! # Which initializer a tensor gets
 //!
