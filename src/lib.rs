@@ -10,6 +10,7 @@
 //! - the API: [`Initializer`], [`Fans`], [`Layout`], [`DType`];
 //! - the generator and transforms: [`philox`], [`transform`], [`Sampler`];
 //! - the backends: [`cpu`] and, with the `gpu` feature, `gpu`.
+//! - files: [`io`] streams tensors to `.npy` and `.safetensors`; [`model`] reads model specs.
 //!
 //! # Example
 //! ```
@@ -27,6 +28,8 @@ pub mod dtype;
 pub mod error;
 pub mod fans;
 pub mod init;
+pub mod io;
+pub mod model;
 pub mod philox;
 pub mod sampler;
 pub mod transform;
