@@ -1,14 +1,302 @@
-//! `varscale diagnose` (being written).
+//! `varscale diagnose`: per-layer signal and gradient spread of a deep net, as a table, JSON
+//! lines or a plot.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use varscale::Initializer;
+use varscale::diagnose::{Activation, Diagnosis, LayerStats, diagnose};
 
 use super::CliError;
 
+/// The font every plot label is drawn with, embedded so that no system font library is needed.
+/// DejaVu Sans, under the Bitstream Vera license in `assets/DejaVuSans-LICENSE`.
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+
 /// Arguments of `varscale diagnose`.
 #[derive(clap::Args, Debug)]
-pub struct DiagnoseArgs {}
+pub struct DiagnoseArgs {
+    /// Number of dense layers.
+    #[arg(long, default_value_t = 50)]
+    depth: usize,
+    /// Units per layer (every weight matrix is width × width).
+    #[arg(long, default_value_t = 512)]
+    width: usize,
+    /// Inputs per batch, drawn from N(0, 1).
+    #[arg(long, default_value_t = 1024)]
+    batch: usize,
+    /// Activation after every layer: linear, sigmoid, tanh, relu, leaky_relu(a), elu, selu,
+    /// gelu (exact erf form) or swish. Repeat to compare several.
+    #[arg(long = "activation", default_value = "tanh")]
+    activations: Vec<Activation>,
+    /// Weight initializer, e.g. glorot_normal or 'normal(mean=0, std=1)'. Repeat to compare.
+    #[arg(long = "init", default_values = ["glorot_normal", "normal(mean=0, std=1)"])]
+    inits: Vec<Initializer>,
+    /// Seed of every random number (weights, inputs, top gradient).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write a PNG with a forward and a backward panel per activation.
+    #[arg(long, value_name = "PATH.png")]
+    plot: Option<PathBuf>,
+    /// Print one JSON object per layer and initializer instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Show every K-th layer in the table (the last layer always shows); default about 20
+    /// rows.
+    #[arg(long, value_name = "K")]
+    every: Option<usize>,
+}
+
+/// One finished run: its activation, initializer and per-layer numbers.
+struct Run {
+    activation: Activation,
+    init: Initializer,
+    layers: Vec<LayerStats>,
+}
 
 /// Runs `varscale diagnose`.
-pub fn run(_args: &DiagnoseArgs) -> Result<(), CliError> {
-    Err(CliError::usage(
-        "'diagnose' is not available in this build yet",
-    ))
+pub fn run(args: &DiagnoseArgs) -> Result<(), CliError> {
+    let every = match args.every {
+        Some(0) => return Err(CliError::usage("--every must be > 0, got 0")),
+        Some(k) => k,
+        None => args.depth.div_ceil(20).max(1),
+    };
+    // Checked before the run, which can take seconds, rather than after it.
+    if let Some(path) = &args.plot {
+        check_plot_path(path)?;
+    }
+
+    let mut runs = Vec::new();
+    for &activation in &args.activations {
+        let net = Diagnosis::new(args.depth, args.width, args.batch, activation, args.seed)?;
+        for init in &args.inits {
+            let start = Instant::now();
+            let layers = diagnose(&net, init)?;
+            log::info!("{activation}, {init}: {:.2} s", start.elapsed().as_secs_f64());
+            runs.push(Run {
+                activation,
+                init: *init,
+                layers,
+            });
+        }
+    }
+
+    let text = if args.json {
+        json_lines(args, &runs)
+    } else {
+        table(args, &runs, every)
+    };
+    print!("{text}");
+    if let Some(path) = &args.plot {
+        plot(path, args, &runs).map_err(|e| {
+            CliError::runtime(format!("cannot draw plot '{}': {e}", path.display()))
+        })?;
+    }
+    Ok(())
+}
+
+/// A usage error unless `path` ends in `.png` and can be created.
+fn check_plot_path(path: &Path) -> Result<(), CliError> {
+    let is_png = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if !is_png {
+        return Err(CliError::usage(format!(
+            "--plot must name a .png file, got '{}'",
+            path.display()
+        )));
+    }
+    File::create(path).map(drop).map_err(|e| {
+        CliError::usage(format!("cannot write plot to '{}': {e}", path.display()))
+    })
+}
+
+/// `1.234e-5`-style, with non-finite values spelled out so that an overflow is visible.
+fn sci(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.3e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+fn table(args: &DiagnoseArgs, runs: &[Run], every: usize) -> String {
+    let mut out = String::new();
+    for run in runs {
+        let extra = if run.activation.saturates() {
+            "saturated"
+        } else if run.activation.can_die() {
+            "dead"
+        } else {
+            ""
+        };
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            out,
+            "{}, {} (depth {}, width {}, batch {}, seed {})",
+            run.activation, run.init, args.depth, args.width, args.batch, args.seed
+        );
+        let _ = writeln!(
+            out,
+            "{:>5} {:>10} {:>10} {:>9} {:>10} {:>10}",
+            "layer", "std z", "std act", extra, "std dL/dx", "std dL/dW"
+        );
+        let last = run.layers.len().saturating_sub(1);
+        for s in run
+            .layers
+            .iter()
+            .filter(|s| s.layer % every == 0 || s.layer == last)
+        {
+            let frac = s.saturated.or(s.dead).map_or(String::new(), |f| format!("{f:.3}"));
+            let _ = writeln!(
+                out,
+                "{:>5} {:>10} {:>10} {:>9} {:>10} {:>10}",
+                s.layer,
+                sci(s.z_std),
+                sci(s.x_std),
+                frac,
+                sci(s.grad_std),
+                sci(s.weight_grad_std)
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn json_lines(args: &DiagnoseArgs, runs: &[Run]) -> String {
+    let mut out = String::new();
+    for run in runs {
+        for s in &run.layers {
+            // serde_json writes non-finite numbers (an f32 overflow) as null.
+            let object = serde_json::json!({
+                "activation": run.activation.to_string(),
+                "init": run.init.to_string(),
+                "layer": s.layer,
+                "depth": args.depth,
+                "width": args.width,
+                "batch": args.batch,
+                "seed": args.seed,
+                "z_std": s.z_std,
+                "act_std": s.x_std,
+                "saturated": s.saturated,
+                "dead": s.dead,
+                "grad_std": s.grad_std,
+                "weight_grad_std": s.weight_grad_std,
+            });
+            let _ = writeln!(out, "{object}");
+        }
+    }
+    out
+}
+
+/// Splits a line into its runs of plottable points: a log axis can show neither 0 nor an
+/// overflow, so the line breaks there instead.
+fn finite_runs(values: impl Iterator<Item = (usize, f64)>) -> Vec<Vec<(f64, f64)>> {
+    let mut runs = vec![Vec::new()];
+    for (layer, v) in values {
+        if v.is_finite() && v > 0.0 {
+            if let Some(current) = runs.last_mut() {
+                current.push((layer as f64, v));
+            }
+        } else if runs.last().is_some_and(|r| !r.is_empty()) {
+            runs.push(Vec::new());
+        }
+    }
+    runs.retain(|r| !r.is_empty());
+    runs
+}
+
+/// A log-axis range covering `values`, widened to whole decades.
+fn decade_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .fold((f64::INFINITY, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if lo > hi {
+        return (0.1, 10.0);
+    }
+    let lo = 10f64.powf(lo.log10().floor());
+    let hi = 10f64.powf(hi.log10().ceil());
+    if lo == hi { (lo / 10.0, hi * 10.0) } else { (lo, hi) }
+}
+
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+fn plot(path: &Path, args: &DiagnoseArgs, runs: &[Run]) -> DrawResult {
+    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+        .map_err(|_| "the embedded font is not a valid TrueType font")?;
+    let rows = args.activations.len();
+    let height = u32::try_from(rows * 520).unwrap_or(u32::MAX);
+    let root = BitMapBackend::new(path, (1600, height)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let panels = root.split_evenly((rows, 2));
+
+    for (row, activation) in args.activations.iter().enumerate() {
+        let row_runs: Vec<&Run> = runs.iter().filter(|r| r.activation == *activation).collect();
+        let forward: [(&str, fn(&LayerStats) -> f64); 2] = [
+            ("forward: std of activations act(z)", |s| s.x_std),
+            ("backward: std of gradient dL/dx", |s| s.grad_std),
+        ];
+        for (col, (what, value)) in forward.into_iter().enumerate() {
+            let title = format!(
+                "{activation}, {what}  (width {}, batch {})",
+                args.width, args.batch
+            );
+            draw_panel(&panels[row * 2 + col], &title, &row_runs, value, args.depth)?;
+        }
+    }
+    root.present()?;
+    Ok(())
+}
+
+fn draw_panel(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    title: &str,
+    runs: &[&Run],
+    value: fn(&LayerStats) -> f64,
+    depth: usize,
+) -> DrawResult {
+    let (lo, hi) = decade_range(runs.iter().flat_map(|r| r.layers.iter().map(value)));
+    let x_max = depth.saturating_sub(1).max(1) as f64;
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 22))
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0f64..x_max, (lo..hi).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("layer")
+        .y_desc("standard deviation (log scale)")
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 17))
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .draw()?;
+
+    for (i, run) in runs.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        let style = ShapeStyle::from(color).stroke_width(3);
+        let segments = finite_runs(run.layers.iter().map(|s| (s.layer, value(s))));
+        for (k, segment) in segments.into_iter().enumerate() {
+            let series = chart.draw_series(LineSeries::new(segment, style))?;
+            if k == 0 {
+                series.label(run.init.to_string()).legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], style)
+                });
+            }
+        }
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 17))
+        .draw()?;
+    Ok(())
 }
