@@ -94,8 +94,11 @@ fn normal_cdf(z: f32) -> f32 {
 }
 
 impl Activation {
-    /// `act(z)`.
+    /// `act(z)`. NaN stays NaN, so that an overflow upstream shows instead of turning into 0.
     pub fn apply(self, z: f32) -> f32 {
+        if z.is_nan() {
+            return z;
+        }
         let selu_lambda = SELU_LAMBDA as f32;
         let selu_alpha = SELU_ALPHA as f32;
         match self {
@@ -130,8 +133,11 @@ impl Activation {
     }
 
     /// `act'(z)`, the derivative. At the kink of relu and leaky_relu (`z = 0`) it takes the left
-    /// slope, as PyTorch does.
+    /// slope, as PyTorch does. NaN stays NaN.
     pub fn derivative(self, z: f32) -> f32 {
+        if z.is_nan() {
+            return z;
+        }
         let selu_lambda = SELU_LAMBDA as f32;
         let selu_alpha = SELU_ALPHA as f32;
         match self {
@@ -280,7 +286,7 @@ impl Diagnosis {
     ///
     /// # Errors
     /// [`Error::NotPositive`] for a zero `depth`, `width` or `batch`; [`Error::BadShape`] if
-    /// the stored pre-activations (`depth·batch·width` f32) cannot be addressed.
+    /// the stored activations and slopes (`2·depth·batch·width` f32) cannot be addressed.
     pub fn new(
         depth: usize,
         width: usize,
@@ -300,7 +306,7 @@ impl Diagnosis {
         depth
             .checked_mul(batch)
             .and_then(|n| n.checked_mul(width))
-            .and_then(|n| n.checked_mul(std::mem::size_of::<f32>()))
+            .and_then(|n| n.checked_mul(2 * std::mem::size_of::<f32>()))
             .filter(|&bytes| isize::try_from(bytes).is_ok())
             .ok_or_else(too_big)?;
         Ok(Self {
@@ -349,6 +355,7 @@ pub struct LayerStats {
     /// Std of the activations `act(z)`, the layer's output.
     pub x_std: f64,
     /// For sigmoid and tanh: the fraction of entries with `|act'(z)| <` [`SATURATION_SLOPE`].
+    /// Entries that overflowed to NaN count as neither saturated nor dead.
     pub saturated: Option<f64>,
     /// For relu: the fraction of units whose `z ≤ 0` for every input of the batch, so that they
     /// output 0 and pass no gradient.
@@ -465,6 +472,11 @@ fn draw(sampler: &Sampler, seed: u64, stream: &str, out: &mut [f32]) -> Result<(
     Cpu::new().fill(sampler, Philox::new(seed, stream_for_name(stream)), 0, out)
 }
 
+/// Draws layer `layer`'s weights: the same stream in the forward and the backward pass.
+fn draw_weights(sampler: &Sampler, seed: u64, layer: usize, out: &mut [f32]) -> Result<()> {
+    draw(sampler, seed, &format!("layer.{layer}.weight"), out)
+}
+
 /// Runs the network forward and backward with weights from `init` and returns one
 /// [`LayerStats`] per layer, input layer first.
 ///
@@ -491,33 +503,45 @@ pub fn diagnose(net: &Diagnosis, init: &Initializer) -> Result<Vec<LayerStats>> 
         rayon::current_num_threads()
     );
 
-    let mut input = vec![0f32; n];
-    draw(&unit_normal, seed, "input", &mut input)?;
+    // xs[l] is layer l's input and ds[l] is act'(z) of layer l: all the backward pass needs.
+    // LIMIT: both are kept for every layer (2·depth·batch·width f32, 200 MiB for 50 layers of
+    // 1024×512); recomputing them in segments would trade time for memory.
+    let mut xs = vec![0f32; depth * n];
+    let mut ds = vec![0f32; depth * n];
+    draw(&unit_normal, seed, "input", &mut xs[..n])?;
     let mut weights = vec![0f32; width * width];
-    // LIMIT: all pre-activations are kept for the backward pass (depth·batch·width f32, 100 MiB
-    // for 50 layers of 1024×512); recomputing them in segments would trade time for memory.
-    let mut z_all = vec![0f32; depth * n];
-    let mut x = input.clone();
+    let mut z = vec![0f32; n];
+    let mut top = vec![0f32; n];
     let mut stats = Vec::with_capacity(depth);
-    for (layer, z) in z_all.chunks_exact_mut(n).enumerate() {
-        draw(&sampler, seed, &format!("layer.{layer}.weight"), &mut weights)?;
+    for layer in 0..depth {
+        draw_weights(&sampler, seed, layer, &mut weights)?;
+        let (before, after) = xs.split_at_mut((layer + 1) * n);
+        let x_in = &before[layer * n..];
+        let x_out = if layer + 1 < depth {
+            &mut after[..n]
+        } else {
+            &mut top[..]
+        };
+        let d = &mut ds[layer * n..(layer + 1) * n];
         matmul(
-            z,
-            MatRef::row_major(&x, batch, width),
+            &mut z,
+            MatRef::row_major(x_in, batch, width),
             MatRef::row_major(&weights, width, width),
         );
-        x.par_iter_mut()
+        x_out
+            .par_iter_mut()
+            .zip(d.par_iter_mut())
             .zip(z.par_iter())
-            .for_each(|(x, &z)| *x = act.apply(z));
+            .for_each(|((x, d), &z)| {
+                *x = act.apply(z);
+                *d = act.derivative(z);
+            });
         let saturated = act.saturates().then(|| {
-            let count = z
-                .par_iter()
-                .filter(|&&z| act.derivative(z).abs() < SATURATION_SLOPE)
-                .count();
+            let count = d.par_iter().filter(|d| d.abs() < SATURATION_SLOPE).count();
             count as f64 / n as f64
         });
         let dead = act.can_die().then(|| {
-            let z: &[f32] = z;
+            let z = &z;
             let count = (0..width)
                 .into_par_iter()
                 .filter(|&j| (0..batch).all(|i| z[i * width + j] <= 0.0))
@@ -526,8 +550,8 @@ pub fn diagnose(net: &Diagnosis, init: &Initializer) -> Result<Vec<LayerStats>> 
         });
         stats.push(LayerStats {
             layer,
-            z_std: std_dev(z),
-            x_std: std_dev(&x),
+            z_std: std_dev(&z),
+            x_std: std_dev(x_out),
             saturated,
             dead,
             grad_std: f64::NAN,
@@ -538,30 +562,21 @@ pub fn diagnose(net: &Diagnosis, init: &Initializer) -> Result<Vec<LayerStats>> 
     // Backward: g holds ∂L/∂x of the current layer's output, then of its input.
     let mut g = vec![0f32; n];
     draw(&unit_normal, seed, "output.grad", &mut g)?;
-    let mut g_z = vec![0f32; n];
-    let mut x_in = vec![0f32; n];
+    let mut g_z = z;
     let mut weight_grad = vec![0f32; width * width];
     for layer in (0..depth).rev() {
-        let z = &z_all[layer * n..(layer + 1) * n];
+        let d = &ds[layer * n..(layer + 1) * n];
         g_z.par_iter_mut()
-            .zip(g.par_iter().zip(z.par_iter()))
-            .for_each(|(gz, (&g, &z))| *gz = g * act.derivative(z));
-        if layer == 0 {
-            x_in.copy_from_slice(&input);
-        } else {
-            let z_prev = &z_all[(layer - 1) * n..layer * n];
-            x_in.par_iter_mut()
-                .zip(z_prev.par_iter())
-                .for_each(|(x, &z)| *x = act.apply(z));
-        }
+            .zip(g.par_iter().zip(d.par_iter()))
+            .for_each(|(gz, (&g, &d))| *gz = g * d);
         matmul(
             &mut weight_grad,
-            MatRef::row_major(&x_in, batch, width).t(),
+            MatRef::row_major(&xs[layer * n..(layer + 1) * n], batch, width).t(),
             MatRef::row_major(&g_z, batch, width),
         );
         // Regenerating the weights costs a fill (well under a millisecond) and saves keeping
         // depth·width² floats.
-        draw(&sampler, seed, &format!("layer.{layer}.weight"), &mut weights)?;
+        draw_weights(&sampler, seed, layer, &mut weights)?;
         matmul(
             &mut g,
             MatRef::row_major(&g_z, batch, width),
@@ -596,8 +611,12 @@ mod tests {
     #[test]
     fn matmul_matches_naive_for_every_transpose() {
         let (m, k, n) = (37, 53, 29);
-        let a: Vec<f32> = (0..m * k).map(|i| ((i * 7919) % 113) as f32 / 50.0 - 1.0).collect();
-        let b: Vec<f32> = (0..k * n).map(|i| ((i * 104_729) % 97) as f32 / 40.0 - 1.2).collect();
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 7919) % 113) as f32 / 50.0 - 1.0)
+            .collect();
+        let b: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 104_729) % 97) as f32 / 40.0 - 1.2)
+            .collect();
         let cases = [
             (MatRef::row_major(&a, m, k), MatRef::row_major(&b, k, n)),
             (MatRef::row_major(&a, k, m).t(), MatRef::row_major(&b, k, n)),

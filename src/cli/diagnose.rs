@@ -76,7 +76,10 @@ pub fn run(args: &DiagnoseArgs) -> Result<(), CliError> {
         for init in &args.inits {
             let start = Instant::now();
             let layers = diagnose(&net, init)?;
-            log::info!("{activation}, {init}: {:.2} s", start.elapsed().as_secs_f64());
+            log::info!(
+                "{activation}, {init}: {:.2} s",
+                start.elapsed().as_secs_f64()
+            );
             runs.push(Run {
                 activation,
                 init: *init,
@@ -110,17 +113,18 @@ fn check_plot_path(path: &Path) -> Result<(), CliError> {
             path.display()
         )));
     }
-    File::create(path).map(drop).map_err(|e| {
-        CliError::usage(format!("cannot write plot to '{}': {e}", path.display()))
-    })
+    File::create(path)
+        .map(drop)
+        .map_err(|e| CliError::usage(format!("cannot write plot to '{}': {e}", path.display())))
 }
 
-/// `1.234e-5`-style, with non-finite values spelled out so that an overflow is visible.
+/// `1.234e-5`-style. Inputs and weights are finite, so a non-finite value means that f32
+/// overflowed on the way.
 fn sci(v: f64) -> String {
     if v.is_finite() {
         format!("{v:.3e}")
     } else {
-        format!("{v}")
+        "overflow".to_string()
     }
 }
 
@@ -151,7 +155,10 @@ fn table(args: &DiagnoseArgs, runs: &[Run], every: usize) -> String {
             .iter()
             .filter(|s| s.layer % every == 0 || s.layer == last)
         {
-            let frac = s.saturated.or(s.dead).map_or(String::new(), |f| format!("{f:.3}"));
+            let frac = s
+                .saturated
+                .or(s.dead)
+                .map_or(String::new(), |f| format!("{f:.3}"));
             let _ = writeln!(
                 out,
                 "{:>5} {:>10} {:>10} {:>9} {:>10} {:>10}",
@@ -211,7 +218,7 @@ fn finite_runs(values: impl Iterator<Item = (usize, f64)>) -> Vec<Vec<(f64, f64)
     runs
 }
 
-/// A log-axis range covering `values`, widened to whole decades.
+/// A log-axis range covering `values` with a little room, widened to whole decades.
 fn decade_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite() && *v > 0.0)
@@ -219,29 +226,56 @@ fn decade_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     if lo > hi {
         return (0.1, 10.0);
     }
-    let lo = 10f64.powf(lo.log10().floor());
-    let hi = 10f64.powf(hi.log10().ceil());
-    if lo == hi { (lo / 10.0, hi * 10.0) } else { (lo, hi) }
+    // The 20% keeps a line that sits on a decade off the frame.
+    let lo = 10f64.powf((lo / 1.2).log10().floor());
+    let hi = 10f64.powf((hi * 1.2).log10().ceil());
+    (lo, hi)
 }
 
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Which number of a layer a panel shows.
+type Metric = fn(&LayerStats) -> f64;
+
+/// Line colours: the Okabe–Ito palette, told apart by colour-blind readers and on white.
+const COLORS: [RGBColor; 7] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(0, 0, 0),
+];
+
+fn line_style(i: usize) -> ShapeStyle {
+    ShapeStyle::from(COLORS[i % COLORS.len()]).stroke_width(3)
+}
 
 fn plot(path: &Path, args: &DiagnoseArgs, runs: &[Run]) -> DrawResult {
     plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
         .map_err(|_| "the embedded font is not a valid TrueType font")?;
     let rows = args.activations.len();
-    let height = u32::try_from(rows * 520).unwrap_or(u32::MAX);
+    const LEGEND: u32 = 56;
+    let height = u32::try_from(rows * 500)
+        .unwrap_or(u32::MAX)
+        .saturating_add(LEGEND);
     let root = BitMapBackend::new(path, (1600, height)).into_drawing_area();
     root.fill(&WHITE)?;
-    let panels = root.split_evenly((rows, 2));
+    let (legend, grid) = root.split_vertically(LEGEND);
+    draw_legend(&legend, &args.inits)?;
+    let panels = grid.split_evenly((rows, 2));
 
     for (row, activation) in args.activations.iter().enumerate() {
-        let row_runs: Vec<&Run> = runs.iter().filter(|r| r.activation == *activation).collect();
-        let forward: [(&str, fn(&LayerStats) -> f64); 2] = [
+        let row_runs: Vec<&Run> = runs
+            .iter()
+            .filter(|r| r.activation == *activation)
+            .collect();
+        let panels_of_row: [(&str, Metric); 2] = [
             ("forward: std of activations act(z)", |s| s.x_std),
             ("backward: std of gradient dL/dx", |s| s.grad_std),
         ];
-        for (col, (what, value)) in forward.into_iter().enumerate() {
+        for (col, (what, value)) in panels_of_row.into_iter().enumerate() {
             let title = format!(
                 "{activation}, {what}  (width {}, batch {})",
                 args.width, args.batch
@@ -253,11 +287,36 @@ fn plot(path: &Path, args: &DiagnoseArgs, runs: &[Run]) -> DrawResult {
     Ok(())
 }
 
+/// One legend for the whole figure, in a band on top: every panel uses the same colour for
+/// the same initializer, and a legend inside a panel would hide lines.
+fn draw_legend(
+    area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    inits: &[Initializer],
+) -> DrawResult {
+    let font = ("sans-serif", 19).into_font().color(&BLACK);
+    let mut x = 90;
+    let y = 30;
+    for (i, init) in inits.iter().enumerate() {
+        let label = init.to_string();
+        area.draw(&PathElement::new(vec![(x, y), (x + 36, y)], line_style(i)))?;
+        area.draw(&Text::new(label.clone(), (x + 44, y - 10), font.clone()))?;
+        let (w, _) = area.estimate_text_size(&label, &font)?;
+        x += 44 + i32::try_from(w).unwrap_or(400) + 40;
+    }
+    let note = "(a line that stops: f32 overflow)";
+    area.draw(&Text::new(
+        note,
+        (x, y - 10),
+        font.color(&RGBColor(90, 90, 90)),
+    ))?;
+    Ok(())
+}
+
 fn draw_panel(
     area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
     title: &str,
     runs: &[&Run],
-    value: fn(&LayerStats) -> f64,
+    value: Metric,
     depth: usize,
 ) -> DrawResult {
     let (lo, hi) = decade_range(runs.iter().flat_map(|r| r.layers.iter().map(value)));
@@ -279,24 +338,9 @@ fn draw_panel(
         .draw()?;
 
     for (i, run) in runs.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        let style = ShapeStyle::from(color).stroke_width(3);
-        let segments = finite_runs(run.layers.iter().map(|s| (s.layer, value(s))));
-        for (k, segment) in segments.into_iter().enumerate() {
-            let series = chart.draw_series(LineSeries::new(segment, style))?;
-            if k == 0 {
-                series.label(run.init.to_string()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], style)
-                });
-            }
+        for segment in finite_runs(run.layers.iter().map(|s| (s.layer, value(s)))) {
+            chart.draw_series(LineSeries::new(segment, line_style(i)))?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 17))
-        .draw()?;
     Ok(())
 }
