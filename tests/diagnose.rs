@@ -497,3 +497,29 @@ fn bad_input_is_a_usage_error() {
             .stdout(predicate::str::is_empty());
     }
 }
+
+#[test]
+fn relu_normal_1_explodes_until_f32_overflows() {
+    let seed = seed();
+    // N(0, 1) weights with relu multiply Var z by width/2 = 128 per layer, the std by √128 ≈
+    // 11.3, from std z = 16 at layer 0: f32's 3.4e38 is passed near layer
+    // 1 + log(3.4e38/16)/log(11.3) ≈ 36. The reported numbers must grow by that factor while
+    // finite (the per-layer gain's spread is ~12%, so [8, 16] is wide) and then show the
+    // overflow as a non-finite number, not as a silent 0.
+    let layers = run("relu", "normal(mean=0, std=1)", seed);
+    let first_bad = layers.iter().position(|s| !s.z_std.is_finite()).unwrap();
+    assert!(
+        (33..=39).contains(&first_bad),
+        "overflow at layer {first_bad}"
+    );
+    for w in layers[..first_bad].windows(2) {
+        let growth = w[1].z_std / w[0].z_std;
+        assert!(
+            growth > 8.0 && growth < 16.0,
+            "layer {}: growth {growth}",
+            w[1].layer
+        );
+    }
+    assert!(layers[first_bad..].iter().all(|s| !s.z_std.is_finite()));
+    assert!(layers.iter().all(|s| !s.grad_std.is_finite()));
+}

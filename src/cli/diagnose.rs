@@ -31,10 +31,14 @@ pub struct DiagnoseArgs {
     batch: usize,
     /// Activation after every layer: linear, sigmoid, tanh, relu, leaky_relu(a), elu, selu,
     /// gelu (exact erf form) or swish. Repeat to compare several.
-    #[arg(long = "activation", default_value = "tanh")]
+    #[arg(long = "activation", value_name = "ACT", default_value = "tanh")]
     activations: Vec<Activation>,
     /// Weight initializer, e.g. glorot_normal or 'normal(mean=0, std=1)'. Repeat to compare.
-    #[arg(long = "init", default_values = ["glorot_normal", "normal(mean=0, std=1)"])]
+    #[arg(
+        long = "init",
+        value_name = "INIT",
+        default_values = ["glorot_normal", "normal(mean=0, std=1)"]
+    )]
     inits: Vec<Initializer>,
     /// Seed of every random number (weights, inputs, top gradient).
     #[arg(long, default_value_t = 0)]
@@ -128,10 +132,21 @@ fn sci(v: f64) -> String {
     }
 }
 
+/// One table row; the fraction column (saturated or dead) only where the activation has one.
+fn row(cells: [&str; 6]) -> String {
+    let [layer, z, x, frac, g, gw] = cells;
+    let frac = if frac.is_empty() {
+        String::new()
+    } else {
+        format!(" {frac:>9}")
+    };
+    format!("{layer:>5} {z:>10} {x:>10}{frac} {g:>10} {gw:>10}\n")
+}
+
 fn table(args: &DiagnoseArgs, runs: &[Run], every: usize) -> String {
     let mut out = String::new();
     for run in runs {
-        let extra = if run.activation.saturates() {
+        let frac_name = if run.activation.saturates() {
             "saturated"
         } else if run.activation.can_die() {
             "dead"
@@ -144,11 +159,14 @@ fn table(args: &DiagnoseArgs, runs: &[Run], every: usize) -> String {
             "{}, {} (depth {}, width {}, batch {}, seed {})",
             run.activation, run.init, args.depth, args.width, args.batch, args.seed
         );
-        let _ = writeln!(
-            out,
-            "{:>5} {:>10} {:>10} {:>9} {:>10} {:>10}",
-            "layer", "std z", "std act", extra, "std dL/dx", "std dL/dW"
-        );
+        out += &row([
+            "layer",
+            "std z",
+            "std act",
+            frac_name,
+            "std dL/dx",
+            "std dL/dW",
+        ]);
         let last = run.layers.len().saturating_sub(1);
         for s in run
             .layers
@@ -159,16 +177,14 @@ fn table(args: &DiagnoseArgs, runs: &[Run], every: usize) -> String {
                 .saturated
                 .or(s.dead)
                 .map_or(String::new(), |f| format!("{f:.3}"));
-            let _ = writeln!(
-                out,
-                "{:>5} {:>10} {:>10} {:>9} {:>10} {:>10}",
-                s.layer,
-                sci(s.z_std),
-                sci(s.x_std),
-                frac,
-                sci(s.grad_std),
-                sci(s.weight_grad_std)
-            );
+            out += &row([
+                &s.layer.to_string(),
+                &sci(s.z_std),
+                &sci(s.x_std),
+                &frac,
+                &sci(s.grad_std),
+                &sci(s.weight_grad_std),
+            ]);
         }
         out.push('\n');
     }
@@ -343,4 +359,30 @@ fn draw_panel(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_break_where_a_log_axis_cannot_go() {
+        let values = [1.0, 2.0, f64::NAN, 3.0, 0.0, f64::INFINITY, 4.0, 5.0];
+        let runs = finite_runs(values.into_iter().enumerate());
+        let want = vec![
+            vec![(0.0, 1.0), (1.0, 2.0)],
+            vec![(3.0, 3.0)],
+            vec![(6.0, 4.0), (7.0, 5.0)],
+        ];
+        assert_eq!(runs, want);
+    }
+
+    #[test]
+    fn log_range_covers_the_values_in_whole_decades() {
+        let (lo, hi) = decade_range([0.03, 7.0, f64::NAN, 0.0].into_iter());
+        assert_eq!((lo, hi), (0.01, 10.0));
+        // A value on a decade still gets room above it.
+        assert_eq!(decade_range([1.0].into_iter()), (0.1, 10.0));
+        assert_eq!(decade_range([f64::NAN].into_iter()), (0.1, 10.0));
+    }
 }
