@@ -272,6 +272,8 @@ impl FromStr for Activation {
 
 /// The network to diagnose: `depth` square dense layers of `width` units, a batch of `batch`
 /// inputs, an activation and a seed.
+// LIMIT: every layer is width × width without bias, normalisation or residual connection, so a
+// net whose width changes (a wide input, a bottleneck) is shown only through its square part.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Diagnosis {
     depth: usize,

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 use std::fs::File;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -74,16 +75,47 @@ pub fn run(args: &DiagnoseArgs) -> Result<(), CliError> {
         check_plot_path(path)?;
     }
 
+    let runs = all_runs(args).inspect_err(|_| {
+        // Do not leave the empty file that the check created.
+        if let Some(path) = &args.plot {
+            let _ = std::fs::remove_file(path);
+        }
+    })?;
+
+    let text = if args.json {
+        json_lines(args, &runs)
+    } else {
+        table(args, &runs, every)
+    };
+    // A reader that stops early (`| head`) closes the pipe: not an error of this command.
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            return Err(CliError::runtime(format!("cannot write to stdout: {e}")));
+        }
+        _ => {}
+    }
+    if let Some(path) = &args.plot {
+        plot(path, args, &runs).map_err(|e| {
+            CliError::runtime(format!("cannot draw plot '{}': {e}", path.display()))
+        })?;
+    }
+    Ok(())
+}
+
+/// Every (activation, initializer) pair, in command-line order.
+fn all_runs(args: &DiagnoseArgs) -> Result<Vec<Run>, CliError> {
     let mut runs = Vec::new();
     for &activation in &args.activations {
         let net = Diagnosis::new(args.depth, args.width, args.batch, activation, args.seed)?;
         for init in &args.inits {
             let start = Instant::now();
             let layers = diagnose(&net, init)?;
-            log::info!(
-                "{activation}, {init}: {:.2} s",
-                start.elapsed().as_secs_f64()
-            );
+            let seconds = start.elapsed().as_secs_f64();
+            log::info!("{activation}, {init}: {seconds:.2} s");
             runs.push(Run {
                 activation,
                 init: *init,
@@ -91,19 +123,7 @@ pub fn run(args: &DiagnoseArgs) -> Result<(), CliError> {
             });
         }
     }
-
-    let text = if args.json {
-        json_lines(args, &runs)
-    } else {
-        table(args, &runs, every)
-    };
-    print!("{text}");
-    if let Some(path) = &args.plot {
-        plot(path, args, &runs).map_err(|e| {
-            CliError::runtime(format!("cannot draw plot '{}': {e}", path.display()))
-        })?;
-    }
-    Ok(())
+    Ok(runs)
 }
 
 /// A usage error unless `path` ends in `.png` and can be created.
