@@ -455,18 +455,26 @@ fn matmul(out: &mut [f32], a: MatRef<'_>, b: MatRef<'_>) {
     }
 }
 
-/// Population standard deviation about the mean, accumulated in f64 (two passes).
+/// Sum of `f` over `values` in f64, the same bits on any thread count: fixed chunks, whose
+/// partial sums are added in order.
+fn det_sum(values: &[f32], f: impl Fn(f64) -> f64 + Sync) -> f64 {
+    const CHUNK: usize = 1 << 14;
+    let partial: Vec<f64> = values
+        .par_chunks(CHUNK)
+        .map(|c| c.iter().map(|&v| f(f64::from(v))).sum())
+        .collect();
+    partial.iter().sum()
+}
+
+/// Population standard deviation about the mean, accumulated in f64 (two passes), the same
+/// bits on any thread count.
 pub fn std_dev(values: &[f32]) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
     let n = values.len() as f64;
-    let mean = values.par_iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    let ss = values
-        .par_iter()
-        .map(|&v| (f64::from(v) - mean).powi(2))
-        .sum::<f64>();
-    (ss / n).sqrt()
+    let mean = det_sum(values, |v| v) / n;
+    (det_sum(values, |v| (v - mean).powi(2)) / n).sqrt()
 }
 
 /// Draws `out` from `sampler` under `(seed, stream)`, on all cores.

@@ -523,3 +523,30 @@ fn relu_normal_1_explodes_until_f32_overflows() {
     assert!(layers[first_bad..].iter().all(|s| !s.z_std.is_finite()));
     assert!(layers.iter().all(|s| !s.grad_std.is_finite()));
 }
+
+#[test]
+fn json_is_the_same_on_one_thread_and_on_several() {
+    // Weights come from the counter-based generator, gemm splits work by output blocks, and
+    // the statistics sum fixed chunks in order: no number may depend on the thread count.
+    let json = |threads: &str| {
+        let o = varscale()
+            .env("RAYON_NUM_THREADS", threads)
+            .args([
+                "diagnose", "--depth", "8", "--width", "300", "--batch", "200", "--json",
+            ])
+            .args([
+                "--activation",
+                "relu",
+                "--activation",
+                "gelu",
+                "--init",
+                "he_uniform",
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        o.stdout
+    };
+    assert_eq!(json("1"), json("2"));
+    assert_eq!(json("1"), json("3"));
+}
