@@ -482,6 +482,21 @@ fn draw(sampler: &Sampler, seed: u64, stream: &str, out: &mut [f32]) -> Result<(
     Cpu::new().fill(sampler, Philox::new(seed, stream_for_name(stream)), 0, out)
 }
 
+/// A zeroed buffer of `len` floats, or an error naming the shape if memory runs out (a plain
+/// `vec!` would abort the process).
+fn zeroed(len: usize, net: &Diagnosis) -> Result<Vec<f32>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Error::BadShape {
+        shape: vec![net.depth as u64, net.batch as u64, net.width as u64],
+        reason: format!(
+            "cannot allocate {} MiB for the network's activations",
+            len >> 18
+        ),
+    })?;
+    v.resize(len, 0.0);
+    Ok(v)
+}
+
 /// Draws layer `layer`'s weights: the same stream in the forward and the backward pass.
 fn draw_weights(sampler: &Sampler, seed: u64, layer: usize, out: &mut [f32]) -> Result<()> {
     draw(sampler, seed, &format!("layer.{layer}.weight"), out)
@@ -495,7 +510,8 @@ fn draw_weights(sampler: &Sampler, seed: u64, layer: usize, out: &mut [f32]) -> 
 /// crate, in f32, as a training step would.
 ///
 /// # Errors
-/// An initializer whose parameters do not fit f32.
+/// An initializer whose parameters do not fit f32; [`Error::BadShape`] if the activations do
+/// not fit in memory.
 pub fn diagnose(net: &Diagnosis, init: &Initializer) -> Result<Vec<LayerStats>> {
     let Diagnosis {
         depth,
@@ -516,8 +532,8 @@ pub fn diagnose(net: &Diagnosis, init: &Initializer) -> Result<Vec<LayerStats>> 
     // xs[l] is layer l's input and ds[l] is act'(z) of layer l: all the backward pass needs.
     // LIMIT: both are kept for every layer (2·depth·batch·width f32, 200 MiB for 50 layers of
     // 1024×512); recomputing them in segments would trade time for memory.
-    let mut xs = vec![0f32; depth * n];
-    let mut ds = vec![0f32; depth * n];
+    let mut xs = zeroed(depth * n, net)?;
+    let mut ds = zeroed(depth * n, net)?;
     draw(&unit_normal, seed, "input", &mut xs[..n])?;
     let mut weights = vec![0f32; width * width];
     let mut z = vec![0f32; n];
