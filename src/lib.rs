@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub mod cpu;
+pub mod diagnose;
 pub mod dtype;
 pub mod error;
 pub mod fans;
