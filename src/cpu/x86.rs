@@ -139,17 +139,18 @@ impl Isa for Avx2 {
     }
     #[inline(always)]
     fn mul_hi_lo<const M: u32>(self, a: __m256i) -> (__m256i, __m256i) {
-        // `vpmuludq` multiplies the even lanes; the odd lanes go through a 64-bit shift.
+        // `vpmuludq` multiplies the even lanes; `vpshufd` 0xf5 moves the odd lanes down.
+        // PERF: shuffles, not 64-bit shifts: LLVM turns `product << 32` into a slow multiply.
         let m = self.splat_u(M);
         let even = vector_op!(_mm256_mul_epu32(a, m));
-        let odd = vector_op!(_mm256_mul_epu32(_mm256_srli_epi64::<32>(a), m));
-        let hi = vector_op!(_mm256_blend_epi32::<0b1010_1010>(
-            _mm256_srli_epi64::<32>(even),
-            odd
+        let odd = vector_op!(_mm256_mul_epu32(_mm256_shuffle_epi32::<0xf5>(a), m));
+        let hi = vector_op!(_mm256_blend_epi32::<0b0101_0101>(
+            odd,
+            _mm256_shuffle_epi32::<0xf5>(even)
         ));
         let lo = vector_op!(_mm256_blend_epi32::<0b1010_1010>(
             even,
-            _mm256_slli_epi64::<32>(odd)
+            _mm256_shuffle_epi32::<0xa0>(odd)
         ));
         (hi, lo)
     }
@@ -333,20 +334,15 @@ impl Isa for Avx512 {
     }
     #[inline(always)]
     fn mul_hi_lo<const M: u32>(self, a: __m512i) -> (__m512i, __m512i) {
-        // `vpmuludq` multiplies the even lanes; the odd lanes go through a 64-bit shift.
+        // `vpmuludq` multiplies the even lanes; `vpshufd` 0xf5 moves the odd lanes down, and
+        // masked `vpshufd`s gather the high and low halves.
+        // PERF: shuffles (port 5) balance the multiplies (port 0); 64-bit shifts would share
+        // port 0, and LLVM turns `product << 32` into a three-uop `vpmullq`.
         let m = self.splat_u(M);
         let even = vector_op!(_mm512_mul_epu32(a, m));
-        let odd = vector_op!(_mm512_mul_epu32(_mm512_srli_epi64::<32>(a), m));
-        let hi = vector_op!(_mm512_mask_blend_epi32(
-            0xaaaa,
-            _mm512_srli_epi64::<32>(even),
-            odd
-        ));
-        let lo = vector_op!(_mm512_mask_blend_epi32(
-            0xaaaa,
-            even,
-            _mm512_slli_epi64::<32>(odd)
-        ));
+        let odd = vector_op!(_mm512_mul_epu32(_mm512_shuffle_epi32::<0xf5>(a), m));
+        let hi = vector_op!(_mm512_mask_shuffle_epi32::<0xf5>(odd, 0x5555, even));
+        let lo = vector_op!(_mm512_mask_shuffle_epi32::<0xa0>(even, 0xaaaa, odd));
         (hi, lo)
     }
     #[inline(always)]
