@@ -455,3 +455,100 @@ impl Isa for Avx512 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Words where a `u32 → f32` conversion can go wrong: around every power of two, and every
+    /// rounding tie (and its neighbours) at every exponent that rounds, plus a sweep.
+    fn edge_words() -> Vec<u32> {
+        let mut words = vec![0, 1, u32::MAX, u32::MAX - 1, 0x8000_0000, 0x7fff_ffff];
+        for shift in 0..32 {
+            let p = 1u32 << shift;
+            for d in [-2i64, -1, 0, 1, 2] {
+                words.push((i64::from(p) + d).clamp(0, i64::from(u32::MAX)) as u32);
+            }
+        }
+        // Above 2²⁴ a float's step is 2^(e − 23); ties sit half a step above a multiple of it.
+        for e in 24..32u32 {
+            let step = 1u32 << (e - 23);
+            for m in [0u32, 1, 2, 3, 0x3f_fffe, 0x7f_fffe, 0x7f_ffff] {
+                let base = (1u32 << e).wrapping_add(m.wrapping_mul(step));
+                for d in [-1i64, 0, 1] {
+                    words.push((i64::from(base) + i64::from(step / 2) + d) as u32);
+                }
+            }
+        }
+        words.extend((0..1u32 << 20).map(|k| k.wrapping_mul(4099).wrapping_mul(0x9e37_79b9)));
+        words
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    fn avx2_words(w: &[u32; 8]) -> ([f32; 8], [u32; 8], [u32; 8]) {
+        let isa = Avx2(());
+        // SAFETY: `w` holds 8 words; the outputs are 8-lane arrays.
+        unsafe {
+            let v = _mm256_loadu_si256(w.as_ptr().cast());
+            let (hi, lo) = isa.mul_hi_lo::<0xD251_1F53>(v);
+            let (mut f, mut h, mut l) = ([0f32; 8], [0u32; 8], [0u32; 8]);
+            _mm256_storeu_ps(f.as_mut_ptr(), isa.u32_to_f(v));
+            _mm256_storeu_si256(h.as_mut_ptr().cast(), hi);
+            _mm256_storeu_si256(l.as_mut_ptr().cast(), lo);
+            (f, h, l)
+        }
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+    fn avx512_words(w: &[u32; 16]) -> ([f32; 16], [u32; 16], [u32; 16]) {
+        let isa = Avx512(());
+        // SAFETY: `w` holds 16 words; the outputs are 16-lane arrays.
+        unsafe {
+            let v = _mm512_loadu_si512(w.as_ptr().cast());
+            let (hi, lo) = isa.mul_hi_lo::<0xD251_1F53>(v);
+            let (mut f, mut h, mut l) = ([0f32; 16], [0u32; 16], [0u32; 16]);
+            _mm512_storeu_ps(f.as_mut_ptr(), isa.u32_to_f(v));
+            _mm512_storeu_si512(h.as_mut_ptr().cast(), hi);
+            _mm512_storeu_si512(l.as_mut_ptr().cast(), lo);
+            (f, h, l)
+        }
+    }
+
+    /// Each lane's conversion equals `as f32` and its product equals the 64-bit product.
+    fn assert_lanes(w: &[u32], f: &[f32], h: &[u32], l: &[u32], level: &str) {
+        for (k, &x) in w.iter().enumerate() {
+            let p = u64::from(x) * 0xD251_1F53;
+            assert_eq!(
+                f[k].to_bits(),
+                (x as f32).to_bits(),
+                "{level} u32_to_f({x:#x})"
+            );
+            assert_eq!(
+                (h[k], l[k]),
+                ((p >> 32) as u32, p as u32),
+                "{level} {x:#x}·M"
+            );
+        }
+    }
+
+    #[test]
+    fn conversion_and_product_match_scalar_on_edge_words() {
+        let words = edge_words();
+        if is_supported(SimdLevel::Avx2Fma) {
+            for c in words.chunks_exact(8) {
+                let w: [u32; 8] = c.try_into().expect("8 words");
+                // SAFETY: AVX2 and FMA were detected above.
+                let (f, h, l) = unsafe { avx2_words(&w) };
+                assert_lanes(&w, &f, &h, &l, "avx2");
+            }
+        }
+        if is_supported(SimdLevel::Avx512) {
+            for c in words.chunks_exact(16) {
+                let w: [u32; 16] = c.try_into().expect("16 words");
+                // SAFETY: the AVX-512 subsets were detected above.
+                let (f, h, l) = unsafe { avx512_words(&w) };
+                assert_lanes(&w, &f, &h, &l, "avx512");
+            }
+        }
+    }
+}
