@@ -4,7 +4,7 @@ use std::arch::x86_64::*;
 
 use super::SimdLevel;
 use super::kernels::{Isa, fill_f32_with};
-use crate::philox::Philox;
+use crate::philox::{PHILOX_M0, PHILOX_M1, Philox};
 use crate::transform::F32Params;
 
 /// Runs one intrinsic of a level whose token (`Avx2`, `Avx512`) is in scope.
@@ -344,6 +344,48 @@ impl Isa for Avx512 {
         let hi = vector_op!(_mm512_mask_shuffle_epi32::<0xf5>(odd, 0x5555, even));
         let lo = vector_op!(_mm512_mask_shuffle_epi32::<0xa0>(even, 0xaaaa, odd));
         (hi, lo)
+    }
+    #[inline(always)]
+    fn philox(self, k0: &[__m512i; 10], k1: &[__m512i; 10], c: [__m512i; 4]) -> [__m512i; 4] {
+        // Each half of the 16 blocks runs in the low words of eight 64-bit lanes. `vpmuludq`
+        // reads only those low words, so the high words may hold anything, and one multiply
+        // gives both halves of a product: the low half in place, the high half one `vpshufd`
+        // away. Twelve uops a round for 16 blocks, evenly on ports 0 and 5.
+        let mut halves = [c, c];
+        for (h, half) in halves.iter_mut().enumerate() {
+            for (word, v) in half.iter_mut().zip(c) {
+                *word = vector_op!(_mm512_cvtepu32_epi64(if h == 0 {
+                    _mm512_castsi512_si256(v)
+                } else {
+                    _mm512_extracti64x4_epi64::<1>(v)
+                }));
+            }
+        }
+        let (m0, m1) = (self.splat_u(PHILOX_M0), self.splat_u(PHILOX_M1));
+        for r in 0..10 {
+            for [c0, c1, c2, c3] in &mut halves {
+                let p0 = vector_op!(_mm512_mul_epu32(*c0, m0));
+                let p1 = vector_op!(_mm512_mul_epu32(*c2, m1));
+                let hi0 = vector_op!(_mm512_shuffle_epi32::<0xf5>(p0));
+                let hi1 = vector_op!(_mm512_shuffle_epi32::<0xf5>(p1));
+                (*c0, *c1, *c2, *c3) = (
+                    self.xor3_u(hi1, *c1, k0[r]),
+                    p1,
+                    self.xor3_u(hi0, *c3, k1[r]),
+                    p0,
+                );
+            }
+        }
+        // The low words of both halves, back into 16 lanes.
+        let even = vector_op!(_mm512_setr_epi32(
+            0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+        ));
+        let [lo, hi] = halves;
+        let mut out = lo;
+        for (w, (l, h)) in out.iter_mut().zip(lo.into_iter().zip(hi)) {
+            *w = vector_op!(_mm512_permutex2var_epi32(l, even, h));
+        }
+        out
     }
     #[inline(always)]
     fn i32_to_f(self, a: __m512i) -> __m512 {
