@@ -58,7 +58,7 @@ pub(super) fn fill_f32(
             super::x86::fill_f32(level, p, rng, start, out, nontemporal)
         }
         #[cfg(target_arch = "aarch64")]
-        SimdLevel::Neon => super::neon::fill_f32(p, rng, start, out),
+        SimdLevel::Neon => super::neon::fill_f32(p, rng, start, out, nontemporal),
         _ => scalar::fill_f32(p, rng, start, out),
     }
 }
@@ -98,9 +98,22 @@ pub(super) fn fill_bf16(
     start: u64,
     out: &mut [bf16],
 ) {
-    fill_half(level, p, rng, start, out, |d, s| {
-        d.convert_from_f32_slice(s)
-    });
+    fill_half(level, p, rng, start, out, round_bf16);
+}
+
+/// `bf16::from_f32` of each value, written without branches so that it vectorises (`half`
+/// converts bf16 slices one branchy element at a time).
+///
+/// Adding `0x7fff` plus the kept part's lowest bit carries into the kept part exactly when the
+/// dropped half is above one half, or equal to it with an odd kept part: ties to even.
+fn round_bf16(dst: &mut [bf16], src: &[f32]) {
+    for (d, &v) in dst.iter_mut().zip(src) {
+        let x = v.to_bits();
+        let rounded = x.wrapping_add(0x7fff + ((x >> 16) & 1)) >> 16;
+        // NaN stays NaN, quietened, as `half` does.
+        let nan = (x & 0x7fff_ffff) > 0x7f80_0000;
+        *d = bf16::from_bits(if nan { (x >> 16) | 0x40 } else { rounded } as u16);
+    }
 }
 
 /// Orders non-temporal stores before whatever the caller does next.
