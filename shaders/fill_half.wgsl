@@ -1,5 +1,10 @@
 // f16 and bf16 output, packed two per u32 word (element at even position in the low half).
 //
+// The rounding to half is integer code, not WGSL's `f16()` or `pack2x16float`, even where the
+// adapter has SHADER_F16: WGSL lets a float-to-half conversion round either way, and the
+// contract is nearest-even, equal to the CPU. Integer code is exact on every adapter, so no
+// SHADER_F16 variant is needed.
+//
 // Invocation t owns output words 2t, 2t+1 of the window counted from position
 // out_first & ~3, i.e. four half positions. A word half inside the range and half outside
 // (only at the ends of a dispatch) is read, merged and written back by its single owner, so
