@@ -50,7 +50,7 @@ fn bench(c: &mut Criterion) {
     let constant = Sampler::constant(0.0).expect("valid");
     let rng = Philox::new(42, 7);
     let target = FillTarget::new(&buffer, 0..ELEMENTS);
-    let limbs = GpuFiller::new(gpu.device(), Multiply::Limbs).expect("limb pipelines");
+    let limbs = GpuFiller::new(gpu.device(), gpu.queue(), Multiply::Limbs).expect("limb pipelines");
     let mut fillers = vec![("limbs", &limbs)];
     if gpu.filler().uses_int64() {
         fillers.push(("int64", gpu.filler()));

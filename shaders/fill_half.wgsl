@@ -126,3 +126,12 @@ fn philox_words() {
     out[2] = w.z;
     out[3] = w.w;
 }
+
+// fma(a, b, mean) of the dispatch's parameters, as bits: the host passes a = b = 1 + 2⁻¹²
+// and mean = −(1 + 2⁻¹¹). Fused, the result is 2⁻²⁴; as a multiply then an add, the product
+// rounds (a tie, to even) to 1 + 2⁻¹¹ and the result is 0. The operands come from the uniform
+// block so that no compiler can fold the expression.
+@compute @workgroup_size(1)
+fn fma_probe() {
+    out[0] = bitcast<u32>(fma(d.a, d.b, d.mean));
+}

@@ -16,7 +16,11 @@ fn gpu() -> Option<&'static Gpu> {
     static GPU: OnceLock<Option<Gpu>> = OnceLock::new();
     let gpu = GPU.get_or_init(|| match Gpu::new(&GpuOptions::allow_software()) {
         Ok(g) => {
-            eprintln!("gpu tests on {}", g.adapter());
+            eprintln!(
+                "gpu tests on {}; fma fused: {}",
+                g.adapter(),
+                g.filler().has_fused_fma()
+            );
             Some(g)
         }
         Err(e) => {
@@ -38,7 +42,7 @@ fn gpu() -> Option<&'static Gpu> {
 fn fillers(gpu: &'static Gpu) -> Vec<&'static GpuFiller> {
     static LIMBS: OnceLock<GpuFiller> = OnceLock::new();
     let limbs = LIMBS.get_or_init(|| {
-        GpuFiller::new(gpu.device(), Multiply::Limbs).expect("limb pipelines compile")
+        GpuFiller::new(gpu.device(), gpu.queue(), Multiply::Limbs).expect("limb pipelines compile")
     });
     let mut out = vec![limbs];
     if gpu.filler().uses_int64() {

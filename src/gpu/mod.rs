@@ -293,7 +293,7 @@ impl Gpu {
                 *slot = Some(format!("{reason:?}: {message}"));
             }
         });
-        let filler = GpuFiller::new(&device, options.multiply)?;
+        let filler = GpuFiller::new(&device, &queue, options.multiply)?;
         Ok(Self {
             adapter: summary,
             device,
