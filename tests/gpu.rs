@@ -380,8 +380,8 @@ fn first_difference<T: bytemuck::Pod + PartialEq>(got: &[T], want: &[T]) -> Opti
     got.iter().zip(want).position(|(g, w)| g != w)
 }
 
-/// A tensor larger than the storage binding limit (windows) with more than 65,535
-/// workgroups per window (2-D grid), at an unaligned offset, across index 2³².
+/// A tensor larger than the storage binding limit (windows), at an unaligned offset, across
+/// index 2³².
 #[test]
 fn f32_tensor_larger_than_a_binding() {
     let Some(gpu) = gpu() else { return };
@@ -393,9 +393,8 @@ fn f32_tensor_larger_than_a_binding() {
     let offset = 28u64;
     let start = (1u64 << 32) - 1000;
     eprintln!(
-        "{n} f32 ({} MiB), binding windows of {max_bind} bytes, {} workgroups for one window",
-        bytes >> 20,
-        (max_bind / 16).div_ceil(64)
+        "{n} f32 ({} MiB), binding windows of {max_bind} bytes",
+        bytes >> 20
     );
     let rng = Philox::new(fresh_seed("f32_tensor_larger_than_a_binding"), 11);
     let sampler = Sampler::uniform(-2.0, 2.0).expect("valid");
@@ -413,7 +412,9 @@ fn f32_tensor_larger_than_a_binding() {
     assert_eq!(first_difference(&got, &want), None);
 }
 
-/// A half tensor over several windows, at an odd position: windows never split a word.
+/// A half tensor over several windows, at an odd position: windows never split a word. On
+/// lavapipe a full 128 MiB window is 2²⁴ invocations in 262,144 workgroups, four times what
+/// one dimension holds, so the 2-D grid is exercised.
 #[test]
 fn half_tensor_larger_than_a_binding() {
     let Some(gpu) = gpu() else { return };

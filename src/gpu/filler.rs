@@ -13,6 +13,8 @@ use crate::transform::F32Params;
 
 /// Invocations per workgroup; the shaders declare the same (`WG` in common.wgsl).
 pub(crate) const WORKGROUP_SIZE: u32 = 64;
+/// Philox blocks each f32 invocation computes in turn (`fill_f32` loops over as many).
+const F32_BLOCKS_PER_INVOCATION: u32 = 4;
 /// The per-dimension workgroup limit every WebGPU device offers at least.
 const MAX_GROUPS_PER_DIM: u32 = 65_535;
 /// Bytes of one [`DispatchUniform`].
@@ -327,7 +329,7 @@ impl GpuFiller {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("varscale fma probe"),
             });
-        self.encode(&mut encoder, probe, &out, &[window], &[uniform])?;
+        self.encode(&mut encoder, probe, &out, &[window], &[uniform], 1)?;
         encoder.copy_buffer_to_buffer(&out, 0, &staging, 0, 16);
         scoped(&self.device, "submitting the fma probe", || {
             queue.submit([encoder.finish()]);
@@ -481,7 +483,15 @@ impl GpuFiller {
                 }
             })
             .collect();
-        self.encode(encoder, pipeline, target.buffer, &windows, &uniforms)
+        let per_invocation = if halves { 1 } else { F32_BLOCKS_PER_INVOCATION };
+        self.encode(
+            encoder,
+            pipeline,
+            target.buffer,
+            &windows,
+            &uniforms,
+            per_invocation,
+        )
     }
 
     /// Records one dispatch per window, each with its own slice of one uniform buffer.
@@ -492,6 +502,7 @@ impl GpuFiller {
         buffer: &wgpu::Buffer,
         windows: &[Window],
         uniforms: &[DispatchUniform],
+        per_invocation: u32,
     ) -> Result<()> {
         let stride = UNIFORM_BYTES.next_multiple_of(u64::from(
             self.device.limits().min_uniform_buffer_offset_alignment,
@@ -555,7 +566,7 @@ impl GpuFiller {
             });
             pass.set_pipeline(pipeline);
             for (group, u) in groups.iter().zip(uniforms) {
-                let (x, y) = grid(u.threads);
+                let (x, y) = grid(u.threads.div_ceil(per_invocation));
                 pass.set_bind_group(0, group, &[]);
                 pass.dispatch_workgroups(x, y, 1);
             }
@@ -616,7 +627,14 @@ impl GpuFiller {
             index0: block,
             count: 4,
         };
-        self.encode(encoder, &self.philox_words, buffer, &[window], &[uniform])
+        self.encode(
+            encoder,
+            &self.philox_words,
+            buffer,
+            &[window],
+            &[uniform],
+            1,
+        )
     }
 }
 
