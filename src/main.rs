@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    quiet_mesa_device_select();
     let args = match cli::Cli::try_parse() {
         Ok(args) => args,
         Err(e) if e.use_stderr() => {
@@ -37,5 +38,16 @@ fn main() -> ExitCode {
             eprintln!("varscale: {e}");
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+/// Mesa's implicit Vulkan layer `VK_LAYER_MESA_device_select` only reorders devices, which
+/// varscale ranks itself, yet on a machine without a display it prints errors to stderr
+/// while probing for one. It is switched off unless the user set `NODEVICE_SELECT`.
+fn quiet_mesa_device_select() {
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        // SAFETY: called first thing in `main`, before any thread exists, so no other thread
+        // can be reading the environment.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
 }

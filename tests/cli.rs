@@ -298,7 +298,7 @@ fn bad_inputs_exit_2_naming_the_value() {
     fill(&["--shape", "4294967296,4294967296"], &["overflows"]);
     fill(&["--shape", "3", "--dtype", "f8"], &["'f8'"]);
     fill(&["--shape", "3", "--layout", "nchw"], &["'nchw'"]);
-    fill(&["--shape", "3", "--device", "gpu"], &["gpu"]);
+    fill(&["--shape", "3", "--device", "tpu"], &["tpu"]);
     fill(&["--shape", "3", "--dtype", "bf16"], &["bf16"]);
     fill(&["--shape", "3", "--threads", "0"], &["0"]);
     fill(

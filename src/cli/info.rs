@@ -22,18 +22,30 @@ pub fn info(_args: &InfoArgs) -> Result<(), CliError> {
     println!("CPU threads: {}", Cpu::new().threads());
     let gpus = gpu_adapters();
     if gpus.is_empty() {
-        println!("GPU: not built in");
+        println!("GPU: none found");
     }
-    for line in &gpus {
+    for (line, _) in &gpus {
         println!("GPU: {line}");
     }
-    // Mirrors `output::filler`: `auto` is the CPU until a GPU filler is wired in there.
-    println!("--device auto picks: cpu");
+    // Mirrors `output::filler`: `auto` takes the first hardware adapter, never a software one.
+    match gpus.iter().find(|(_, software)| !software) {
+        Some((line, _)) => println!("--device auto picks: gpu ({line})"),
+        None => println!("--device auto picks: cpu"),
+    }
     Ok(())
 }
 
-/// GPU PLUG POINT: one line per adapter (name, backend, device type, storage-buffer and
-/// workgroup limits) once the wgpu backend is built into the library. Empty means none.
-fn gpu_adapters() -> Vec<String> {
+/// One line per adapter (name, backend, device type, limits), with whether it is software.
+#[cfg(feature = "gpu")]
+fn gpu_adapters() -> Vec<(String, bool)> {
+    varscale::gpu::list_adapters()
+        .iter()
+        .map(|a| (a.to_string(), a.is_software()))
+        .collect()
+}
+
+/// Built without the `gpu` feature: no adapters.
+#[cfg(not(feature = "gpu"))]
+fn gpu_adapters() -> Vec<(String, bool)> {
     Vec::new()
 }

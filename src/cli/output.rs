@@ -46,27 +46,50 @@ pub struct WriteArgs {
 }
 
 /// The backend for `device`: the one place a device is chosen.
+///
+/// `auto` takes a hardware GPU when one is found and the CPU otherwise: a software adapter
+/// (such as Mesa's llvmpipe) is slower than the SIMD CPU path. `gpu` asks for a GPU
+/// explicitly, so it accepts a software adapter when no hardware one exists.
 pub fn filler(device: Device, threads: Option<usize>) -> Result<Box<dyn Filler>, CliError> {
     match device {
-        Device::Gpu => gpu_filler(),
-        // LIMIT: `auto` picks the CPU until a GPU filler is wired into `gpu_filler`; it
-        // should then try the GPU first and fall back to the CPU with a log line.
-        Device::Auto | Device::Cpu => {
-            let cpu = match threads {
-                Some(n) => Cpu::new().with_threads(n)?,
-                None => Cpu::new(),
-            };
-            log::info!("device: cpu, {} threads, {}", cpu.threads(), cpu.level());
-            Ok(Box::new(cpu))
-        }
+        Device::Gpu => gpu_filler(true),
+        Device::Auto => gpu_filler(false).or_else(|e| {
+            log::info!("device auto: {e}; using the CPU");
+            cpu_filler(threads)
+        }),
+        Device::Cpu => cpu_filler(threads),
     }
 }
 
-/// GPU PLUG POINT: return the wgpu backend (an implementation of
-/// [`varscale::io::Filler`]) here once it is built into the library.
-fn gpu_filler() -> Result<Box<dyn Filler>, CliError> {
+fn cpu_filler(threads: Option<usize>) -> Result<Box<dyn Filler>, CliError> {
+    let cpu = match threads {
+        Some(n) => Cpu::new().with_threads(n)?,
+        None => Cpu::new(),
+    };
+    log::info!("device: cpu, {} threads, {}", cpu.threads(), cpu.level());
+    Ok(Box::new(cpu))
+}
+
+#[cfg(feature = "gpu")]
+fn gpu_filler(allow_software: bool) -> Result<Box<dyn Filler>, CliError> {
+    let options = varscale::gpu::GpuOptions {
+        allow_software,
+        ..Default::default()
+    };
+    let gpu = varscale::gpu::Gpu::new(&options).map_err(CliError::runtime)?;
+    if gpu.adapter().is_software() {
+        log::warn!(
+            "--device gpu: {} is a software adapter, slower than --device cpu",
+            gpu.adapter().name
+        );
+    }
+    Ok(Box::new(gpu))
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_filler(_allow_software: bool) -> Result<Box<dyn Filler>, CliError> {
     Err(CliError::usage(
-        "--device gpu: the GPU backend is not wired into this build (use --device cpu)",
+        "--device gpu: this build has no GPU backend (built without the `gpu` feature)",
     ))
 }
 

@@ -160,7 +160,11 @@ impl fmt::Display for AdapterSummary {
 
 /// A wgpu instance honouring `WGPU_BACKEND` and the other wgpu environment variables.
 fn instance() -> wgpu::Instance {
-    wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    // The native APIs by default: GL lacks f16 and subgroups, and initialising EGL without a
+    // display prints warnings. `WGPU_BACKEND` (e.g. `gl`) still selects any backend.
+    desc.backends = wgpu::Backends::PRIMARY;
+    wgpu::Instance::new(desc.with_env())
 }
 
 /// Every adapter wgpu finds, best first (for `varscale info`).
@@ -505,7 +509,7 @@ impl Gpu {
         }
         let bytes = std::mem::size_of_val(out) as u64;
         let words = bytes.next_multiple_of(4);
-        if byte_offset % 4 != 0 || byte_offset.saturating_add(words) > buffer.size() {
+        if !byte_offset.is_multiple_of(4) || byte_offset.saturating_add(words) > buffer.size() {
             return Err(Error::Gpu(format!(
                 "reading {bytes} bytes at offset {byte_offset} of a {}-byte buffer: offset \
                  must be a multiple of 4 and the words must lie inside",

@@ -266,6 +266,30 @@ impl Filler for Cpu {
     }
 }
 
+#[cfg(feature = "gpu")]
+impl Filler for crate::gpu::Gpu {
+    fn device(&self) -> String {
+        format!("gpu ({})", self.adapter().name)
+    }
+
+    /// f32, f16 and bf16 chunks are generated on the GPU and read back. f64 has no GPU
+    /// kernel: those chunks come from the CPU backend, which gives the same values.
+    fn fill_chunk(
+        &self,
+        sampler: &Sampler,
+        rng: Philox,
+        start: u64,
+        chunk: ChunkMut<'_>,
+    ) -> Result<()> {
+        match chunk {
+            ChunkMut::F32(c) => self.fill(sampler, rng, start, c),
+            ChunkMut::F64(c) => Cpu::new().fill(sampler, rng, start, c),
+            ChunkMut::F16(c) => self.fill(sampler, rng, start, c),
+            ChunkMut::BF16(c) => self.fill(sampler, rng, start, c),
+        }
+    }
+}
+
 /// How a write proceeds.
 #[derive(Clone, Debug)]
 pub struct WriteOptions {
