@@ -22,6 +22,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod cpu;
 pub mod dtype;
 pub mod error;
