@@ -1,45 +1,93 @@
-//! Dispatch from a [`SimdLevel`] to the kernel that implements it.
+//! Dispatch from a [`SimdLevel`] to its kernel, and the one kernel body every SIMD level shares.
+//!
+//! The body is written once, generic over [`Isa`]: the vector operations an instruction set
+//! offers. Each operation is the IEEE operation the reference in [`crate::transform`] does at
+//! that step (a fused multiply-add where the reference has `mul_add`, a plain multiply where it
+//! has `*`), so every level gives the reference's bits.
+//!
+//! Data layout: one vector holds `LANES` consecutive Philox blocks in structure-of-arrays form
+//! (vector `j` holds word `j` of each block), so every Philox round and every transform step is
+//! purely vertical. The four result vectors (element offset `j` of each block) are transposed
+//! to element order only at the store.
+//!
+//! PERF: every function here is `#[inline(always)]` and is instantiated inside a
+//! `#[target_feature]` function of the level's module. A call that is not inlined would cross
+//! a target-feature boundary: a real call per operation, with the vectors spilled to memory.
 
-use half::{bf16, f16};
+use half::{bf16, f16, slice::HalfFloatSliceExt};
 
 use super::SimdLevel;
 use super::scalar;
-use crate::philox::Philox;
-use crate::transform::F32Params;
+use crate::philox::{PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1, Philox};
+use crate::transform::{
+    ANGLE_STEP, COS_POLY, ERF_LIMIT, ERFINV_CENTRAL, ERFINV_TAIL, F32Params, Kind, LN_POLY, LN2_HI,
+    LN2_LO, SIN_POLY, SQRT_HALF_BITS, SQRT2,
+};
 
 /// Whether this CPU can run `level`.
 pub(super) fn is_supported(level: SimdLevel) -> bool {
     match level {
         SimdLevel::Scalar => true,
-        // LIMIT: the SIMD kernels are not written yet; only the scalar reference runs.
-        SimdLevel::Neon | SimdLevel::Avx2Fma | SimdLevel::Avx512 => false,
+        SimdLevel::Avx2Fma | SimdLevel::Avx512 => {
+            #[cfg(target_arch = "x86_64")]
+            return super::x86::is_supported(level);
+            #[cfg(not(target_arch = "x86_64"))]
+            return false;
+        }
+        // NEON is part of the AArch64 baseline.
+        SimdLevel::Neon => cfg!(target_arch = "aarch64"),
     }
 }
 
-/// Elements `start..start + out.len()` of an f32 tensor.
+/// Elements `start..start + out.len()` of an f32 tensor, any start and length.
+///
+/// `nontemporal` asks for streaming stores, for outputs too large to stay in cache. The
+/// caller checks `level` with [`is_supported`] first; an unsupported level falls back to the
+/// scalar reference.
 pub(super) fn fill_f32(
     level: SimdLevel,
     p: &F32Params,
     rng: &Philox,
     start: u64,
     out: &mut [f32],
-    _nontemporal: bool,
+    nontemporal: bool,
 ) {
     match level {
-        SimdLevel::Scalar | SimdLevel::Neon | SimdLevel::Avx2Fma | SimdLevel::Avx512 => {
-            scalar::fill_f32(p, rng, start, out)
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2Fma | SimdLevel::Avx512 if is_supported(level) => {
+            super::x86::fill_f32(level, p, rng, start, out, nontemporal)
         }
+        #[cfg(target_arch = "aarch64")]
+        SimdLevel::Neon => super::neon::fill_f32(p, rng, start, out),
+        _ => scalar::fill_f32(p, rng, start, out),
+    }
+}
+
+/// Elements of a half-precision tensor: the f32 values, made by the level's kernel in a small
+/// buffer on the stack, then rounded to nearest even by `half` (F16C on x86 where present).
+fn fill_half<H>(
+    level: SimdLevel,
+    p: &F32Params,
+    rng: &Philox,
+    start: u64,
+    out: &mut [H],
+    round: impl Fn(&mut [H], &[f32]),
+) {
+    // Large enough to amortise the call per piece, small enough to stay in L1 with its output.
+    const STAGING: usize = 2048;
+    let mut staging = [0f32; STAGING];
+    for (k, dst) in out.chunks_mut(STAGING).enumerate() {
+        let buf = &mut staging[..dst.len()];
+        fill_f32(level, p, rng, start + (k * STAGING) as u64, buf, false);
+        round(dst, buf);
     }
 }
 
 /// Elements of an f16 tensor: the f32 values rounded to nearest even.
 pub(super) fn fill_f16(level: SimdLevel, p: &F32Params, rng: &Philox, start: u64, out: &mut [f16]) {
-    scalar::fill_half(
-        out,
-        start,
-        |first, buf| fill_f32(level, p, rng, first, buf, false),
-        f16::from_f32,
-    );
+    fill_half(level, p, rng, start, out, |d, s| {
+        d.convert_from_f32_slice(s)
+    });
 }
 
 /// Elements of a bf16 tensor: the f32 values rounded to nearest even.
@@ -50,12 +98,9 @@ pub(super) fn fill_bf16(
     start: u64,
     out: &mut [bf16],
 ) {
-    scalar::fill_half(
-        out,
-        start,
-        |first, buf| fill_f32(level, p, rng, first, buf, false),
-        bf16::from_f32,
-    );
+    fill_half(level, p, rng, start, out, |d, s| {
+        d.convert_from_f32_slice(s)
+    });
 }
 
 /// Orders non-temporal stores before whatever the caller does next.
@@ -65,4 +110,415 @@ pub(super) fn store_fence() {
     unsafe {
         std::arch::x86_64::_mm_sfence()
     };
+}
+
+/// The vector operations the kernel body needs from one instruction set.
+///
+/// A value of an implementing type is a proof that the CPU runs the instruction set: it is
+/// only made after run-time detection, inside a function compiled for those features.
+/// Vectors hold `LANES` lanes of 32 bits. Float operations are IEEE single precision with
+/// round-to-nearest-even, exactly as in the scalar reference.
+pub(super) trait Isa: Copy {
+    /// Lanes per vector: Philox blocks per step.
+    const LANES: usize;
+    /// A vector of `u32`.
+    type U: Copy;
+    /// A vector of `f32`.
+    type F: Copy;
+    /// The result of a float comparison.
+    type M: Copy;
+
+    /// Every lane `x`.
+    fn splat_u(self, x: u32) -> Self::U;
+    /// Every lane `x`.
+    fn splat_f(self, x: f32) -> Self::F;
+    /// Lane `i` holds `i`.
+    fn iota(self) -> Self::U;
+    /// Wrapping `a + b`.
+    fn add_u(self, a: Self::U, b: Self::U) -> Self::U;
+    /// Wrapping `a − b`.
+    fn sub_u(self, a: Self::U, b: Self::U) -> Self::U;
+    /// `a & b`.
+    fn and_u(self, a: Self::U, b: Self::U) -> Self::U;
+    /// `a | b`.
+    fn or_u(self, a: Self::U, b: Self::U) -> Self::U;
+    /// `a ^ b ^ c`.
+    fn xor3_u(self, a: Self::U, b: Self::U, c: Self::U) -> Self::U;
+    /// `a ^ b`.
+    fn xor_u(self, a: Self::U, b: Self::U) -> Self::U;
+    /// Bitwise select: `a` where `m` has ones, `b` elsewhere.
+    fn select_bits(self, m: Self::U, a: Self::U, b: Self::U) -> Self::U;
+    /// Logical shift right by `n < 32`, a constant at every call.
+    fn shr(self, a: Self::U, n: u32) -> Self::U;
+    /// Arithmetic (sign-filling) shift right by `n < 32`.
+    fn sar(self, a: Self::U, n: u32) -> Self::U;
+    /// Shift left by `n < 32`.
+    fn shl(self, a: Self::U, n: u32) -> Self::U;
+    /// All ones where `a < b` as unsigned integers, zero elsewhere.
+    fn lt_u(self, a: Self::U, b: Self::U) -> Self::U;
+    /// The 64-bit products `M · a` of each lane, as `(high 32 bits, low 32 bits)`.
+    fn mul_hi_lo<const M: u32>(self, a: Self::U) -> (Self::U, Self::U);
+
+    /// Exact conversion of a signed integer below 2²⁴ in magnitude.
+    fn i32_to_f(self, a: Self::U) -> Self::F;
+    /// Correctly rounded conversion of any `u32`, as Rust's `as f32`.
+    fn u32_to_f(self, a: Self::U) -> Self::F;
+    /// The bits of a float.
+    fn bits_of(self, a: Self::F) -> Self::U;
+    /// The float of some bits.
+    fn float_of(self, a: Self::U) -> Self::F;
+    /// `a + b`.
+    fn add(self, a: Self::F, b: Self::F) -> Self::F;
+    /// `a − b`.
+    fn sub(self, a: Self::F, b: Self::F) -> Self::F;
+    /// `a · b`.
+    fn mul(self, a: Self::F, b: Self::F) -> Self::F;
+    /// `a · b + c` with one rounding, as `a.mul_add(b, c)`.
+    fn fma(self, a: Self::F, b: Self::F, c: Self::F) -> Self::F;
+    /// `√a`, correctly rounded.
+    fn sqrt(self, a: Self::F) -> Self::F;
+    /// `x.max(lo)` for non-NaN values: `x` where they are equal.
+    fn max(self, x: Self::F, lo: Self::F) -> Self::F;
+    /// `x.min(hi)` for non-NaN values: `x` where they are equal.
+    fn min(self, x: Self::F, hi: Self::F) -> Self::F;
+    /// `a < b` (false for NaN).
+    fn lt(self, a: Self::F, b: Self::F) -> Self::M;
+    /// Whether `m` is true in every lane.
+    fn all(self, m: Self::M) -> bool;
+    /// `a` where `m` is true, `b` elsewhere.
+    fn select(self, m: Self::M, a: Self::F, b: Self::F) -> Self::F;
+
+    /// Stores `4 · LANES` floats to `dst` in element order: float `4b + j` is lane `b` of
+    /// `z[j]`.
+    ///
+    /// # Safety
+    /// `dst` must be valid for `4 · LANES` writes of `f32`; when `nontemporal` is true it must
+    /// also be 64-byte aligned.
+    unsafe fn store4(self, dst: *mut f32, z: [Self::F; 4], nontemporal: bool);
+}
+
+/// The most floats one step makes: four vectors of 16 lanes.
+const MAX_STEP: usize = 64;
+
+/// One transform from Philox words to values, vectorised.
+trait Transform<I: Isa> {
+    /// Whether the transform reads the words at all (a constant does not).
+    const WORDS: bool = true;
+    /// The values for the four words of `LANES` blocks: `[element offset 0, 1, 2, 3]`.
+    fn apply(&self, isa: I, w: [I::U; 4]) -> [I::F; 4];
+}
+
+/// Runs the level's kernel body for `p`; `isa` proves the instruction set is there.
+#[inline(always)]
+pub(super) fn fill_f32_with<I: Isa>(
+    isa: I,
+    p: &F32Params,
+    rng: &Philox,
+    start: u64,
+    out: &mut [f32],
+    nontemporal: bool,
+) {
+    let splat = |x| isa.splat_f(x);
+    match p.kind() {
+        Kind::Constant => fill_with(isa, &Constant(splat(p.a)), rng, start, out, nontemporal),
+        Kind::Uniform => {
+            let t = Uniform {
+                mid: splat(p.a),
+                half: splat(p.b),
+                lo: splat(p.lo),
+                hi: splat(p.hi),
+            };
+            fill_with(isa, &t, rng, start, out, nontemporal)
+        }
+        Kind::Normal => {
+            let t = Normal {
+                mean: splat(p.mean),
+                std: splat(p.std),
+            };
+            fill_with(isa, &t, rng, start, out, nontemporal)
+        }
+        Kind::TruncatedNormal => {
+            let t = Truncated {
+                centre: splat(p.a),
+                half: splat(p.b),
+                mean: splat(p.mean),
+                std: splat(p.std),
+                lo: splat(p.lo),
+                hi: splat(p.hi),
+            };
+            fill_with(isa, &t, rng, start, out, nontemporal)
+        }
+    }
+}
+
+/// The Philox key of each of the ten rounds, splatted.
+struct RoundKeys<I: Isa> {
+    k0: [I::U; 10],
+    k1: [I::U; 10],
+}
+
+impl<I: Isa> RoundKeys<I> {
+    #[inline(always)]
+    fn new(isa: I, key: [u32; 2]) -> Self {
+        let bump = |k: u32, w: u32, r: u32| isa.splat_u(k.wrapping_add(w.wrapping_mul(r)));
+        Self {
+            k0: std::array::from_fn(|r| bump(key[0], PHILOX_W0, r as u32)),
+            k1: std::array::from_fn(|r| bump(key[1], PHILOX_W1, r as u32)),
+        }
+    }
+}
+
+/// Philox4x32-10 of `LANES` counters at once, as [`crate::philox::philox4x32_10`].
+#[inline(always)]
+fn philox<I: Isa>(isa: I, keys: &RoundKeys<I>, counter: [I::U; 4]) -> [I::U; 4] {
+    let [mut c0, mut c1, mut c2, mut c3] = counter;
+    for r in 0..10 {
+        let (hi0, lo0) = isa.mul_hi_lo::<PHILOX_M0>(c0);
+        let (hi1, lo1) = isa.mul_hi_lo::<PHILOX_M1>(c2);
+        (c0, c1, c2, c3) = (
+            isa.xor3_u(hi1, c1, keys.k0[r]),
+            lo1,
+            isa.xor3_u(hi0, c3, keys.k1[r]),
+            lo0,
+        );
+    }
+    [c0, c1, c2, c3]
+}
+
+/// Fills `out` with elements `start..` under transform `t`: a head and a tail of partial steps
+/// through a buffer, and whole steps stored in place between them.
+#[inline(always)]
+fn fill_with<I: Isa, T: Transform<I>>(
+    isa: I,
+    t: &T,
+    rng: &Philox,
+    start: u64,
+    out: &mut [f32],
+    nontemporal: bool,
+) {
+    let step = 4 * I::LANES;
+    let keys = RoundKeys::new(isa, rng.key());
+    let [_, _, s0, s1] = rng.counter(0);
+    let (stream0, stream1) = (isa.splat_u(s0), isa.splat_u(s1));
+    let values = |block: u64| {
+        if !T::WORDS {
+            return t.apply(isa, [isa.splat_u(0); 4]);
+        }
+        let base = isa.splat_u(block as u32);
+        let c0 = isa.add_u(base, isa.iota());
+        // A lane whose low word wrapped carries into the high word (all ones = −1).
+        let c1 = isa.sub_u(isa.splat_u((block >> 32) as u32), isa.lt_u(c0, base));
+        t.apply(isa, philox(isa, &keys, [c0, c1, stream0, stream1]))
+    };
+    // Elements `first..first + dst.len()` through a buffer, one step at a time.
+    let partial = |first: u64, dst: &mut [f32]| {
+        let mut buf = [0f32; MAX_STEP];
+        let mut index = first;
+        for piece in dst.chunks_mut(step - 3) {
+            let skip = (index % 4) as usize;
+            // SAFETY: `buf` holds `MAX_STEP >= 4 · LANES` floats and is not aligned-only.
+            unsafe { isa.store4(buf.as_mut_ptr(), values(index / 4), false) };
+            piece.copy_from_slice(&buf[skip..skip + piece.len()]);
+            index += piece.len() as u64;
+        }
+    };
+
+    // The body starts at a block boundary and, for streaming stores, a 64-byte boundary.
+    let to_block = (start.wrapping_neg() % 4) as usize;
+    let addr_words = out.as_ptr() as usize / 4;
+    // LIMIT: a slice whose address and start index disagree modulo 16 bytes never reaches a
+    // 64-byte boundary at a block start, and takes ordinary stores.
+    let nontemporal = nontemporal && (addr_words as u64).wrapping_sub(start).is_multiple_of(4);
+    let head = if nontemporal {
+        // At most 15 elements, and it ends at a block start as the address and index agree.
+        addr_words.wrapping_neg() % 16
+    } else {
+        to_block
+    };
+    if head + step > out.len() {
+        partial(start, out);
+        return;
+    }
+    let (head_out, body) = out.split_at_mut(head);
+    partial(start, head_out);
+
+    let mut block = (start + head as u64) / 4;
+    let mut chunks = body.chunks_exact_mut(step);
+    for dst in &mut chunks {
+        // SAFETY: `dst` holds exactly `4 · LANES` floats; when streaming, it starts at a
+        // 64-byte boundary: the head ended on one and every step is a multiple of 64 bytes.
+        unsafe { isa.store4(dst.as_mut_ptr(), values(block), nontemporal) };
+        block += I::LANES as u64;
+    }
+    partial(block * 4, chunks.into_remainder());
+}
+
+/// Every element `a`.
+struct Constant<F>(F);
+
+impl<I: Isa> Transform<I> for Constant<I::F> {
+    const WORDS: bool = false;
+
+    #[inline(always)]
+    fn apply(&self, _: I, _: [I::U; 4]) -> [I::F; 4] {
+        [self.0; 4]
+    }
+}
+
+/// `clamp(fma(half, s, mid), lo, hi)`.
+struct Uniform<F> {
+    mid: F,
+    half: F,
+    lo: F,
+    hi: F,
+}
+
+/// The symmetric uniform `(2k + 1 − 2²⁴) · 2⁻²⁴`, `k = w >> 8`, as
+/// [`crate::transform::symmetric_uniform`]: `2k + 1` is `(w >> 7) | 1`.
+#[inline(always)]
+fn symmetric_uniform<I: Isa>(isa: I, w: I::U) -> I::F {
+    let odd = isa.or_u(isa.shr(w, 7), isa.splat_u(1));
+    let centred = isa.sub_u(odd, isa.splat_u(1 << 24));
+    isa.mul(isa.i32_to_f(centred), isa.splat_f(1.0 / 16_777_216.0))
+}
+
+impl<I: Isa> Transform<I> for Uniform<I::F> {
+    #[inline(always)]
+    fn apply(&self, isa: I, w: [I::U; 4]) -> [I::F; 4] {
+        w.map(|w| {
+            let v = isa.fma(self.half, symmetric_uniform(isa, w), self.mid);
+            isa.min(isa.max(v, self.lo), self.hi)
+        })
+    }
+}
+
+/// Horner's rule with fused steps over coefficients, highest degree first.
+#[inline(always)]
+fn horner<I: Isa>(isa: I, coeffs: &[f32], x: I::F) -> I::F {
+    coeffs[1..].iter().fold(isa.splat_f(coeffs[0]), |p, &c| {
+        isa.fma(p, x, isa.splat_f(c))
+    })
+}
+
+/// `−a`: the sign bit flipped, as Rust's unary minus.
+#[inline(always)]
+fn neg<I: Isa>(isa: I, a: I::F) -> I::F {
+    isa.float_of(isa.xor_u(isa.bits_of(a), isa.splat_u(0x8000_0000)))
+}
+
+/// [`crate::transform::ln_f32`], step for step.
+#[inline(always)]
+fn ln<I: Isa>(isa: I, x: I::F) -> I::F {
+    let bits = isa.bits_of(x);
+    let e = isa.sar(isa.sub_u(bits, isa.splat_u(SQRT_HALF_BITS)), 23);
+    let m = isa.float_of(isa.sub_u(bits, isa.shl(e, 23)));
+    let f = isa.sub(m, isa.splat_f(1.0));
+    let ef = isa.i32_to_f(e);
+
+    let z = isa.mul(f, f);
+    let p = horner(isa, &LN_POLY, f);
+    let y = isa.mul(isa.mul(f, z), p);
+    let y = isa.fma(ef, isa.splat_f(LN2_LO), y);
+    let y = isa.fma(z, isa.splat_f(-0.5), y);
+    let r = isa.add(f, y);
+    isa.fma(ef, isa.splat_f(LN2_HI), r)
+}
+
+/// [`crate::transform::sincos_turns`] of `k < 2²⁴`: `(cos, sin)`, octants folded in integers.
+#[inline(always)]
+fn sincos_turns<I: Isa>(isa: I, k: I::U) -> (I::F, I::F) {
+    let one = isa.splat_u(1);
+    let j = isa.and_u(k, isa.splat_u(0x1f_ffff));
+    let odd_octant = isa.sub_u(isa.splat_u(0), isa.and_u(isa.shr(k, 21), one));
+    let folded = isa.select_bits(odd_octant, isa.sub_u(isa.splat_u(0x20_0000), j), j);
+    let x = isa.mul(isa.i32_to_f(folded), isa.splat_f(ANGLE_STEP));
+
+    let z = isa.mul(x, x);
+    let ps = horner(isa, &SIN_POLY, z);
+    let s = isa.fma(ps, isa.mul(z, x), x);
+    let pc = horner(isa, &COS_POLY, z);
+    let c = isa.fma(
+        pc,
+        isa.mul(z, z),
+        isa.fma(z, isa.splat_f(-0.5), isa.splat_f(1.0)),
+    );
+
+    // Octant bits o0 = k₂₁, o1 = k₂₂, o2 = k₂₃: swap when o0 ^ o1, sin < 0 when o2
+    // (quadrant ≥ 2), cos < 0 when o1 ^ o2 (quadrant 1 or 2).
+    let (o1, o2) = (isa.shr(k, 22), isa.shr(k, 23));
+    let swap = isa.sub_u(
+        isa.splat_u(0),
+        isa.and_u(isa.xor_u(isa.shr(k, 21), o1), one),
+    );
+    let (s, c) = (isa.bits_of(s), isa.bits_of(c));
+    let sin_q = isa.select_bits(swap, c, s);
+    let cos_q = isa.select_bits(swap, s, c);
+    let sin = isa.xor_u(sin_q, isa.shl(o2, 31));
+    let cos = isa.xor_u(cos_q, isa.shl(isa.xor_u(o1, o2), 31));
+    (isa.float_of(cos), isa.float_of(sin))
+}
+
+/// [`crate::transform::box_muller`]: the pair `(r cos θ, r sin θ)` of two word vectors.
+#[inline(always)]
+fn box_muller<I: Isa>(isa: I, w0: I::U, w1: I::U) -> (I::F, I::F) {
+    let u = isa.mul(
+        isa.add(isa.u32_to_f(w0), isa.splat_f(0.5)),
+        isa.splat_f(1.0 / 4_294_967_296.0),
+    );
+    let r = isa.sqrt(isa.mul(ln(isa, u), isa.splat_f(-2.0)));
+    let (c, s) = sincos_turns(isa, isa.shr(w1, 8));
+    (isa.mul(r, c), isa.mul(r, s))
+}
+
+/// Box–Muller, `fma(std, z, mean)`.
+struct Normal<F> {
+    mean: F,
+    std: F,
+}
+
+impl<I: Isa> Transform<I> for Normal<I::F> {
+    #[inline(always)]
+    fn apply(&self, isa: I, [w0, w1, w2, w3]: [I::U; 4]) -> [I::F; 4] {
+        let (z0, z1) = box_muller(isa, w0, w1);
+        let (z2, z3) = box_muller(isa, w2, w3);
+        [z0, z1, z2, z3].map(|z| isa.fma(self.std, z, self.mean))
+    }
+}
+
+/// [`crate::transform::erfinv_f32`]; the tail branch only runs when some lane needs it.
+#[inline(always)]
+fn erfinv<I: Isa>(isa: I, x: I::F) -> I::F {
+    let one = isa.splat_f(1.0);
+    let w = neg(isa, ln(isa, isa.mul(isa.sub(one, x), isa.add(one, x))));
+    let central = isa.lt(w, isa.splat_f(5.0));
+    let mut p = horner(isa, &ERFINV_CENTRAL, isa.sub(w, isa.splat_f(2.5)));
+    if !isa.all(central) {
+        let t = isa.sub(isa.sqrt(w), isa.splat_f(3.0));
+        p = isa.select(central, p, horner(isa, &ERFINV_TAIL, t));
+    }
+    isa.mul(p, x)
+}
+
+/// Inverse-CDF truncated normal, as the reference's `Kind::TruncatedNormal` arm.
+struct Truncated<F> {
+    centre: F,
+    half: F,
+    mean: F,
+    std: F,
+    lo: F,
+    hi: F,
+}
+
+impl<I: Isa> Transform<I> for Truncated<I::F> {
+    #[inline(always)]
+    fn apply(&self, isa: I, w: [I::U; 4]) -> [I::F; 4] {
+        let limit = isa.splat_f(ERF_LIMIT);
+        w.map(|w| {
+            let x = isa.fma(self.half, symmetric_uniform(isa, w), self.centre);
+            let x = isa.min(isa.max(x, neg(isa, limit)), limit);
+            let z = isa.mul(erfinv(isa, x), isa.splat_f(SQRT2));
+            let v = isa.fma(self.std, z, self.mean);
+            isa.min(isa.max(v, self.lo), self.hi)
+        })
+    }
 }

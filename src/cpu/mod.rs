@@ -4,7 +4,11 @@
 //! so the result never depends on the thread count, the chunk size or the range asked for.
 
 mod kernels;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 use std::fmt;
 use std::ops::Range;

@@ -1,0 +1,437 @@
+//! The x86-64 levels: AVX2 with FMA (8 lanes) and AVX-512 (16 lanes), detected at run time.
+
+use std::arch::x86_64::*;
+
+use super::SimdLevel;
+use super::kernels::{Isa, fill_f32_with};
+use crate::philox::Philox;
+use crate::transform::F32Params;
+
+/// Runs one intrinsic of a level whose token (`Avx2`, `Avx512`) is in scope.
+macro_rules! vector_op {
+    ($e:expr) => {
+        // SAFETY: the intrinsics need the token's CPU features, and a token is only made
+        // inside a `#[target_feature]` function that `fill_f32` calls after
+        // `is_x86_feature_detected!` confirmed those features.
+        unsafe { $e }
+    };
+}
+
+/// Whether this CPU runs `level` (only the x86 levels can be true).
+pub(super) fn is_supported(level: SimdLevel) -> bool {
+    match level {
+        SimdLevel::Avx2Fma => is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"),
+        SimdLevel::Avx512 => {
+            is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512dq")
+                && is_x86_feature_detected!("avx512vl")
+        }
+        SimdLevel::Scalar | SimdLevel::Neon => false,
+    }
+}
+
+/// Elements `start..start + out.len()` of an f32 tensor at an x86 `level`.
+///
+/// The caller has checked `level` with [`is_supported`]; anything else runs the scalar
+/// reference.
+pub(super) fn fill_f32(
+    level: SimdLevel,
+    p: &F32Params,
+    rng: &Philox,
+    start: u64,
+    out: &mut [f32],
+    nontemporal: bool,
+) {
+    match level {
+        // SAFETY: the features `avx2_fma` is compiled for were detected just now.
+        SimdLevel::Avx2Fma if is_supported(level) => unsafe {
+            avx2_fma(p, rng, start, out, nontemporal)
+        },
+        // SAFETY: as above, for `avx512`.
+        SimdLevel::Avx512 if is_supported(level) => unsafe {
+            avx512(p, rng, start, out, nontemporal)
+        },
+        _ => super::scalar::fill_f32(p, rng, start, out),
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
+fn avx2_fma(p: &F32Params, rng: &Philox, start: u64, out: &mut [f32], nontemporal: bool) {
+    fill_f32_with(Avx2(()), p, rng, start, out, nontemporal);
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+fn avx512(p: &F32Params, rng: &Philox, start: u64, out: &mut [f32], nontemporal: bool) {
+    fill_f32_with(Avx512(()), p, rng, start, out, nontemporal);
+}
+
+/// Proof that AVX2 and FMA are available.
+#[derive(Clone, Copy)]
+struct Avx2(());
+
+impl Isa for Avx2 {
+    const LANES: usize = 8;
+    type U = __m256i;
+    type F = __m256;
+    type M = __m256;
+
+    #[inline(always)]
+    fn splat_u(self, x: u32) -> __m256i {
+        vector_op!(_mm256_set1_epi32(x as i32))
+    }
+    #[inline(always)]
+    fn splat_f(self, x: f32) -> __m256 {
+        vector_op!(_mm256_set1_ps(x))
+    }
+    #[inline(always)]
+    fn iota(self) -> __m256i {
+        vector_op!(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))
+    }
+    #[inline(always)]
+    fn add_u(self, a: __m256i, b: __m256i) -> __m256i {
+        vector_op!(_mm256_add_epi32(a, b))
+    }
+    #[inline(always)]
+    fn sub_u(self, a: __m256i, b: __m256i) -> __m256i {
+        vector_op!(_mm256_sub_epi32(a, b))
+    }
+    #[inline(always)]
+    fn and_u(self, a: __m256i, b: __m256i) -> __m256i {
+        vector_op!(_mm256_and_si256(a, b))
+    }
+    #[inline(always)]
+    fn or_u(self, a: __m256i, b: __m256i) -> __m256i {
+        vector_op!(_mm256_or_si256(a, b))
+    }
+    #[inline(always)]
+    fn xor3_u(self, a: __m256i, b: __m256i, c: __m256i) -> __m256i {
+        self.xor_u(self.xor_u(a, b), c)
+    }
+    #[inline(always)]
+    fn xor_u(self, a: __m256i, b: __m256i) -> __m256i {
+        vector_op!(_mm256_xor_si256(a, b))
+    }
+    #[inline(always)]
+    fn select_bits(self, m: __m256i, a: __m256i, b: __m256i) -> __m256i {
+        vector_op!(_mm256_or_si256(
+            _mm256_and_si256(m, a),
+            _mm256_andnot_si256(m, b)
+        ))
+    }
+    #[inline(always)]
+    fn shr(self, a: __m256i, n: u32) -> __m256i {
+        vector_op!(_mm256_srl_epi32(a, _mm_cvtsi32_si128(n as i32)))
+    }
+    #[inline(always)]
+    fn sar(self, a: __m256i, n: u32) -> __m256i {
+        vector_op!(_mm256_sra_epi32(a, _mm_cvtsi32_si128(n as i32)))
+    }
+    #[inline(always)]
+    fn shl(self, a: __m256i, n: u32) -> __m256i {
+        vector_op!(_mm256_sll_epi32(a, _mm_cvtsi32_si128(n as i32)))
+    }
+    #[inline(always)]
+    fn lt_u(self, a: __m256i, b: __m256i) -> __m256i {
+        // Unsigned order is signed order with the sign bits flipped.
+        let flip = self.splat_u(0x8000_0000);
+        vector_op!(_mm256_cmpgt_epi32(self.xor_u(b, flip), self.xor_u(a, flip)))
+    }
+    #[inline(always)]
+    fn mul_hi_lo<const M: u32>(self, a: __m256i) -> (__m256i, __m256i) {
+        // `vpmuludq` multiplies the even lanes; the odd lanes go through a 64-bit shift.
+        let m = self.splat_u(M);
+        let even = vector_op!(_mm256_mul_epu32(a, m));
+        let odd = vector_op!(_mm256_mul_epu32(_mm256_srli_epi64::<32>(a), m));
+        let hi = vector_op!(_mm256_blend_epi32::<0b1010_1010>(
+            _mm256_srli_epi64::<32>(even),
+            odd
+        ));
+        let lo = vector_op!(_mm256_blend_epi32::<0b1010_1010>(
+            even,
+            _mm256_slli_epi64::<32>(odd)
+        ));
+        (hi, lo)
+    }
+    #[inline(always)]
+    fn i32_to_f(self, a: __m256i) -> __m256 {
+        vector_op!(_mm256_cvtepi32_ps(a))
+    }
+    #[inline(always)]
+    fn u32_to_f(self, a: __m256i) -> __m256 {
+        // AVX2 converts only signed words. Both 16-bit halves convert exactly, and so does
+        // `f(hi) · 2¹⁶`; the one rounding left, in the add, is that of the exact `u32`.
+        let hi = self.i32_to_f(self.shr(a, 16));
+        let lo = self.i32_to_f(self.and_u(a, self.splat_u(0xffff)));
+        self.add(self.mul(hi, self.splat_f(65536.0)), lo)
+    }
+    #[inline(always)]
+    fn bits_of(self, a: __m256) -> __m256i {
+        vector_op!(_mm256_castps_si256(a))
+    }
+    #[inline(always)]
+    fn float_of(self, a: __m256i) -> __m256 {
+        vector_op!(_mm256_castsi256_ps(a))
+    }
+    #[inline(always)]
+    fn add(self, a: __m256, b: __m256) -> __m256 {
+        vector_op!(_mm256_add_ps(a, b))
+    }
+    #[inline(always)]
+    fn sub(self, a: __m256, b: __m256) -> __m256 {
+        vector_op!(_mm256_sub_ps(a, b))
+    }
+    #[inline(always)]
+    fn mul(self, a: __m256, b: __m256) -> __m256 {
+        vector_op!(_mm256_mul_ps(a, b))
+    }
+    #[inline(always)]
+    fn fma(self, a: __m256, b: __m256, c: __m256) -> __m256 {
+        vector_op!(_mm256_fmadd_ps(a, b, c))
+    }
+    #[inline(always)]
+    fn sqrt(self, a: __m256) -> __m256 {
+        vector_op!(_mm256_sqrt_ps(a))
+    }
+    #[inline(always)]
+    fn max(self, x: __m256, lo: __m256) -> __m256 {
+        // `maxps` returns its second operand when the two compare equal.
+        vector_op!(_mm256_max_ps(lo, x))
+    }
+    #[inline(always)]
+    fn min(self, x: __m256, hi: __m256) -> __m256 {
+        vector_op!(_mm256_min_ps(hi, x))
+    }
+    #[inline(always)]
+    fn lt(self, a: __m256, b: __m256) -> __m256 {
+        vector_op!(_mm256_cmp_ps::<_CMP_LT_OQ>(a, b))
+    }
+    #[inline(always)]
+    fn all(self, m: __m256) -> bool {
+        vector_op!(_mm256_movemask_ps(m)) == 0xff
+    }
+    #[inline(always)]
+    fn select(self, m: __m256, a: __m256, b: __m256) -> __m256 {
+        vector_op!(_mm256_blendv_ps(b, a, m))
+    }
+    #[inline(always)]
+    unsafe fn store4(self, dst: *mut f32, [z0, z1, z2, z3]: [__m256; 4], nontemporal: bool) {
+        // A 4×4 transpose inside each 128-bit half gives blocks (m, 4 + m) in vector m...
+        let (t0, t1) = vector_op!((_mm256_unpacklo_ps(z0, z1), _mm256_unpackhi_ps(z0, z1)));
+        let (t2, t3) = vector_op!((_mm256_unpacklo_ps(z2, z3), _mm256_unpackhi_ps(z2, z3)));
+        let pairs = |a: __m256, b: __m256| {
+            vector_op!((
+                _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(a), _mm256_castps_pd(b))),
+                _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(a), _mm256_castps_pd(b))),
+            ))
+        };
+        let (b0, b1) = pairs(t0, t2);
+        let (b2, b3) = pairs(t1, t3);
+        // ...then the halves are regrouped into blocks 0–1, 2–3, 4–5 and 6–7.
+        let out = vector_op!([
+            _mm256_permute2f128_ps::<0x20>(b0, b1),
+            _mm256_permute2f128_ps::<0x20>(b2, b3),
+            _mm256_permute2f128_ps::<0x31>(b0, b1),
+            _mm256_permute2f128_ps::<0x31>(b2, b3),
+        ]);
+        for (k, v) in out.into_iter().enumerate() {
+            // SAFETY: the caller gives 32 writable floats at `dst`, 64-byte aligned when
+            // streaming.
+            unsafe {
+                let p = dst.add(8 * k);
+                if nontemporal {
+                    _mm256_stream_ps(p, v)
+                } else {
+                    _mm256_storeu_ps(p, v)
+                }
+            }
+        }
+    }
+}
+
+/// Proof that AVX-512 F, BW, DQ and VL are available.
+#[derive(Clone, Copy)]
+struct Avx512(());
+
+impl Isa for Avx512 {
+    const LANES: usize = 16;
+    type U = __m512i;
+    type F = __m512;
+    type M = __mmask16;
+
+    #[inline(always)]
+    fn splat_u(self, x: u32) -> __m512i {
+        vector_op!(_mm512_set1_epi32(x as i32))
+    }
+    #[inline(always)]
+    fn splat_f(self, x: f32) -> __m512 {
+        vector_op!(_mm512_set1_ps(x))
+    }
+    #[inline(always)]
+    fn iota(self) -> __m512i {
+        vector_op!(_mm512_setr_epi32(
+            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
+        ))
+    }
+    #[inline(always)]
+    fn add_u(self, a: __m512i, b: __m512i) -> __m512i {
+        vector_op!(_mm512_add_epi32(a, b))
+    }
+    #[inline(always)]
+    fn sub_u(self, a: __m512i, b: __m512i) -> __m512i {
+        vector_op!(_mm512_sub_epi32(a, b))
+    }
+    #[inline(always)]
+    fn and_u(self, a: __m512i, b: __m512i) -> __m512i {
+        vector_op!(_mm512_and_si512(a, b))
+    }
+    #[inline(always)]
+    fn or_u(self, a: __m512i, b: __m512i) -> __m512i {
+        vector_op!(_mm512_or_si512(a, b))
+    }
+    #[inline(always)]
+    fn xor3_u(self, a: __m512i, b: __m512i, c: __m512i) -> __m512i {
+        // Truth table 0x96: the three-way exclusive or.
+        vector_op!(_mm512_ternarylogic_epi32::<0x96>(a, b, c))
+    }
+    #[inline(always)]
+    fn xor_u(self, a: __m512i, b: __m512i) -> __m512i {
+        vector_op!(_mm512_xor_si512(a, b))
+    }
+    #[inline(always)]
+    fn select_bits(self, m: __m512i, a: __m512i, b: __m512i) -> __m512i {
+        // Truth table 0xCA: the second operand where the first has ones, else the third.
+        vector_op!(_mm512_ternarylogic_epi32::<0xCA>(m, a, b))
+    }
+    #[inline(always)]
+    fn shr(self, a: __m512i, n: u32) -> __m512i {
+        vector_op!(_mm512_srl_epi32(a, _mm_cvtsi32_si128(n as i32)))
+    }
+    #[inline(always)]
+    fn sar(self, a: __m512i, n: u32) -> __m512i {
+        vector_op!(_mm512_sra_epi32(a, _mm_cvtsi32_si128(n as i32)))
+    }
+    #[inline(always)]
+    fn shl(self, a: __m512i, n: u32) -> __m512i {
+        vector_op!(_mm512_sll_epi32(a, _mm_cvtsi32_si128(n as i32)))
+    }
+    #[inline(always)]
+    fn lt_u(self, a: __m512i, b: __m512i) -> __m512i {
+        vector_op!(_mm512_movm_epi32(_mm512_cmplt_epu32_mask(a, b)))
+    }
+    #[inline(always)]
+    fn mul_hi_lo<const M: u32>(self, a: __m512i) -> (__m512i, __m512i) {
+        // `vpmuludq` multiplies the even lanes; the odd lanes go through a 64-bit shift.
+        let m = self.splat_u(M);
+        let even = vector_op!(_mm512_mul_epu32(a, m));
+        let odd = vector_op!(_mm512_mul_epu32(_mm512_srli_epi64::<32>(a), m));
+        let hi = vector_op!(_mm512_mask_blend_epi32(
+            0xaaaa,
+            _mm512_srli_epi64::<32>(even),
+            odd
+        ));
+        let lo = vector_op!(_mm512_mask_blend_epi32(
+            0xaaaa,
+            even,
+            _mm512_slli_epi64::<32>(odd)
+        ));
+        (hi, lo)
+    }
+    #[inline(always)]
+    fn i32_to_f(self, a: __m512i) -> __m512 {
+        vector_op!(_mm512_cvtepi32_ps(a))
+    }
+    #[inline(always)]
+    fn u32_to_f(self, a: __m512i) -> __m512 {
+        vector_op!(_mm512_cvtepu32_ps(a))
+    }
+    #[inline(always)]
+    fn bits_of(self, a: __m512) -> __m512i {
+        vector_op!(_mm512_castps_si512(a))
+    }
+    #[inline(always)]
+    fn float_of(self, a: __m512i) -> __m512 {
+        vector_op!(_mm512_castsi512_ps(a))
+    }
+    #[inline(always)]
+    fn add(self, a: __m512, b: __m512) -> __m512 {
+        vector_op!(_mm512_add_ps(a, b))
+    }
+    #[inline(always)]
+    fn sub(self, a: __m512, b: __m512) -> __m512 {
+        vector_op!(_mm512_sub_ps(a, b))
+    }
+    #[inline(always)]
+    fn mul(self, a: __m512, b: __m512) -> __m512 {
+        vector_op!(_mm512_mul_ps(a, b))
+    }
+    #[inline(always)]
+    fn fma(self, a: __m512, b: __m512, c: __m512) -> __m512 {
+        vector_op!(_mm512_fmadd_ps(a, b, c))
+    }
+    #[inline(always)]
+    fn sqrt(self, a: __m512) -> __m512 {
+        vector_op!(_mm512_sqrt_ps(a))
+    }
+    #[inline(always)]
+    fn max(self, x: __m512, lo: __m512) -> __m512 {
+        // `vmaxps` returns its second operand when the two compare equal.
+        vector_op!(_mm512_max_ps(lo, x))
+    }
+    #[inline(always)]
+    fn min(self, x: __m512, hi: __m512) -> __m512 {
+        vector_op!(_mm512_min_ps(hi, x))
+    }
+    #[inline(always)]
+    fn lt(self, a: __m512, b: __m512) -> __mmask16 {
+        vector_op!(_mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, b))
+    }
+    #[inline(always)]
+    fn all(self, m: __mmask16) -> bool {
+        m == 0xffff
+    }
+    #[inline(always)]
+    fn select(self, m: __mmask16, a: __m512, b: __m512) -> __m512 {
+        vector_op!(_mm512_mask_blend_ps(m, b, a))
+    }
+    #[inline(always)]
+    unsafe fn store4(self, dst: *mut f32, [z0, z1, z2, z3]: [__m512; 4], nontemporal: bool) {
+        // A 4×4 transpose inside each 128-bit lane gives blocks m, 4 + m, 8 + m, 12 + m in
+        // vector m...
+        let (t0, t1) = vector_op!((_mm512_unpacklo_ps(z0, z1), _mm512_unpackhi_ps(z0, z1)));
+        let (t2, t3) = vector_op!((_mm512_unpacklo_ps(z2, z3), _mm512_unpackhi_ps(z2, z3)));
+        let pairs = |a: __m512, b: __m512| {
+            vector_op!((
+                _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b))),
+                _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b))),
+            ))
+        };
+        let (b0, b1) = pairs(t0, t2);
+        let (b2, b3) = pairs(t1, t3);
+        // ...then a 4×4 transpose of 128-bit lanes puts blocks 4k..4k + 3 in vector k.
+        let (u0, u1, u2, u3) = vector_op!((
+            _mm512_shuffle_f32x4::<0x44>(b0, b1),
+            _mm512_shuffle_f32x4::<0x44>(b2, b3),
+            _mm512_shuffle_f32x4::<0xee>(b0, b1),
+            _mm512_shuffle_f32x4::<0xee>(b2, b3),
+        ));
+        let out = vector_op!([
+            _mm512_shuffle_f32x4::<0x88>(u0, u1),
+            _mm512_shuffle_f32x4::<0xdd>(u0, u1),
+            _mm512_shuffle_f32x4::<0x88>(u2, u3),
+            _mm512_shuffle_f32x4::<0xdd>(u2, u3),
+        ]);
+        for (k, v) in out.into_iter().enumerate() {
+            // SAFETY: the caller gives 64 writable floats at `dst`, 64-byte aligned when
+            // streaming.
+            unsafe {
+                let p = dst.add(16 * k);
+                if nontemporal {
+                    _mm512_stream_ps(p, v)
+                } else {
+                    _mm512_storeu_ps(p, v)
+                }
+            }
+        }
+    }
+}
