@@ -16,7 +16,8 @@
 //!
 //! The default run takes a few minutes on 2 cores; see BENCHMARKS.md.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group,
@@ -33,6 +34,11 @@ const SHAPES: [[u64; 2]; 4] = [[4096, 4096], [8192, 8192], [16384, 16384], [8192
 
 /// 2³⁰ elements.
 const HUGE: [u64; 2] = [32768, 32768];
+
+/// Seconds one bench may be expected to take (ten samples and a warm-up) before the size
+/// sweep skips it, unless `VARSCALE_BENCH_FULL=1`: a guard that keeps the default run short
+/// even when a kernel is far slower than expected.
+const BUDGET_S: f64 = 20.0;
 
 fn env_flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| v == "1")
@@ -59,51 +65,77 @@ fn initializers() -> Vec<(&'static str, Initializer)> {
     ]
 }
 
-/// The CPU methods, split by cost: `fast` run on every size, `slow` on the smallest unless
-/// `VARSCALE_BENCH_FULL=1`, `ceilings` everywhere.
-struct CpuMethods {
-    fast: Vec<CpuBench>,
-    slow: Vec<CpuBench>,
-    ceilings: Vec<CpuBench>,
+/// One thing a group measures.
+enum Method {
+    Cpu(CpuBench),
 }
 
-fn cpu_methods() -> CpuMethods {
+impl Method {
+    /// `<method>@<device>-t<threads>`.
+    fn id(&self) -> String {
+        match self {
+            Method::Cpu(m) => format!("{}@cpu-t{}", m.name(), m.threads()),
+        }
+    }
+
+    fn run<T: Element>(&self, sampler: &Sampler, out: &mut [T]) {
+        let result = match self {
+            Method::Cpu(m) => m.run(sampler, SEED, out),
+        };
+        if let Err(e) = result {
+            panic!("{}: {e}", self.id());
+        }
+    }
+
+    /// Whether a tensor of `bytes` bytes can be measured at all (a GPU has a largest buffer).
+    fn fits(&self, _bytes: usize) -> bool {
+        match self {
+            Method::Cpu(_) => true,
+        }
+    }
+}
+
+/// The methods, split by cost: `fast` run on every size, `slow` on the smallest unless
+/// `VARSCALE_BENCH_FULL=1`, `ceilings` everywhere (ceilings ignore the sampler).
+struct Methods {
+    fast: Vec<Method>,
+    slow: Vec<Method>,
+    ceilings: Vec<Method>,
+}
+
+fn methods() -> Methods {
     let all = all_threads();
     let mut threads = vec![all];
     if all > 1 {
         threads.push(1);
     }
+    let cpu = |m: varscale::Result<CpuBench>| Method::Cpu(m.expect("CPU method"));
     let best = SimdLevel::detect();
-    let varscale: Vec<CpuBench> = threads
+    let varscale: Vec<Method> = threads
         .iter()
-        .map(|&t| CpuBench::varscale(best, t).expect("the detected level runs"))
+        .map(|&t| cpu(CpuBench::varscale(best, t)))
         .collect();
-    let mut fast = vec![CpuBench::pcg(all).expect("thread pool")];
+    let mut fast = vec![cpu(CpuBench::pcg(all))];
     let mut slow = vec![];
     if best == SimdLevel::Scalar {
         // Without SIMD kernels the best level is the scalar reference: slow everywhere.
         slow.extend(varscale);
     } else {
         fast.extend(varscale);
-        slow.push(CpuBench::varscale(SimdLevel::Scalar, all).expect("scalar runs"));
+        slow.push(cpu(CpuBench::varscale(SimdLevel::Scalar, all)));
     }
     if all > 1 {
-        slow.push(CpuBench::pcg(1).expect("thread pool"));
+        slow.push(cpu(CpuBench::pcg(1)));
     }
     let ceilings = [Stores::Ordinary, Stores::NonTemporal]
         .into_iter()
-        .flat_map(|s| threads.iter().map(move |&t| (s, t)))
-        .map(|(s, t)| CpuBench::ceiling(s, t).expect("thread pool"))
+        .flat_map(|s| threads.iter().map(move |&t| cpu(CpuBench::ceiling(s, t))))
         .collect();
-    CpuMethods {
+    Methods {
         fast,
         slow,
         ceilings,
     }
-}
-
-fn id(m: &CpuBench) -> String {
-    format!("{}@cpu-t{}", m.name(), m.threads())
 }
 
 /// A buffer of `n` elements with its pages already faulted in, so no iteration pays for them.
@@ -111,74 +143,110 @@ fn buffer<T: Element>(n: usize) -> Vec<T> {
     vec![T::from_f32(1.0); n]
 }
 
-fn configure(group: &mut BenchmarkGroup<'_, WallTime>, elements: usize, bytes: usize) {
-    // Flat sampling: every sample runs the same number of iterations, so a 1-second fill
-    // needs 10 iterations, not the 55 of linear sampling.
-    group.sampling_mode(SamplingMode::Flat);
-    group.throughput(Throughput::ElementsAndBytes {
-        elements: elements as u64,
-        bytes: bytes as u64,
-    });
-}
-
-fn bench_cpu<T: Element>(
+/// Measures each of `methods` filling `out` with `sampler`, under `<group>/<id>/<parameter>`.
+fn bench<T: Element>(
     group: &mut BenchmarkGroup<'_, WallTime>,
-    methods: &[&CpuBench],
+    methods: &[&Method],
     sampler: &Sampler,
     out: &mut [T],
     parameter: &str,
 ) {
-    configure(group, out.len(), size_of_val(out));
+    // Flat sampling: every sample runs the same number of iterations, so a 1-second fill
+    // needs 10 iterations, not the 55 of linear sampling.
+    group.sampling_mode(SamplingMode::Flat);
+    group.throughput(Throughput::ElementsAndBytes {
+        elements: out.len() as u64,
+        bytes: size_of_val(out) as u64,
+    });
     for m in methods {
-        group.bench_function(BenchmarkId::new(id(m), parameter), |b| {
-            b.iter(|| m.run(sampler, SEED, out).expect("bench fill"))
+        if !m.fits(size_of_val(out)) {
+            eprintln!("skipping {}/{parameter}: too large for the device", m.id());
+            continue;
+        }
+        group.bench_function(BenchmarkId::new(m.id(), parameter), |b| {
+            b.iter(|| m.run(sampler, out))
         });
     }
 }
 
 /// Throughput against matrix size for one initializer and dtype.
-fn size_sweep<T: Element>(c: &mut Criterion, methods: &CpuMethods, name: &str, init: Initializer) {
+///
+/// Each method is timed once on the smallest matrix first; on a larger matrix, a method whose
+/// projected bench time passes [`BUDGET_S`] is skipped with a note, unless
+/// `VARSCALE_BENCH_FULL=1`.
+fn size_sweep<T: Element>(c: &mut Criterion, methods: &Methods, name: &str, init: Initializer) {
     let full = env_flag("VARSCALE_BENCH_FULL");
     let shapes = shapes();
     let largest = shapes.iter().map(|[r, c]| r * c).max().unwrap_or(0) as usize;
     let mut storage = buffer::<T>(largest);
+    let mut seconds_per_element: HashMap<String, f64> = HashMap::new();
     let mut group = c.benchmark_group(format!("size-{name}-{}", T::DTYPE));
     for (k, shape) in shapes.into_iter().enumerate() {
         let sampler = init
             .sampler_for_shape(&shape, Layout::Keras)
             .expect("sampler");
         let out = &mut storage[..(shape[0] * shape[1]) as usize];
-        let mut chosen: Vec<&CpuBench> = methods.fast.iter().chain(&methods.ceilings).collect();
+        let mut chosen: Vec<&Method> = methods.fast.iter().chain(&methods.ceilings).collect();
         if full || k == 0 {
             chosen.extend(&methods.slow);
         }
-        bench_cpu(&mut group, &chosen, &sampler, out, &label(shape));
+        if k == 0 {
+            for m in &chosen {
+                let t = Instant::now();
+                m.run(&sampler, out);
+                let per_element = t.elapsed().as_secs_f64() / out.len() as f64;
+                seconds_per_element.insert(m.id(), per_element);
+            }
+        } else if !full {
+            chosen.retain(|m| {
+                let per_element = seconds_per_element.get(&m.id()).copied().unwrap_or(0.0);
+                // Ten samples of at least one run each, the warm-up and some slack.
+                let projected = 12.0 * per_element * out.len() as f64;
+                let keep = projected <= BUDGET_S;
+                if !keep {
+                    eprintln!(
+                        "skipping {}/{}: about {projected:.0} s projected \
+                         (VARSCALE_BENCH_FULL=1 runs it)",
+                        m.id(),
+                        label(shape)
+                    );
+                }
+                keep
+            });
+        }
+        bench(&mut group, &chosen, &sampler, out, &label(shape));
     }
     group.finish();
 }
 
-/// Every initializer × dtype on one matrix.
-fn init_grid(c: &mut Criterion, methods: &CpuMethods, shape: [u64; 2]) {
+/// Every initializer × dtype on one matrix; the ceilings once per dtype.
+fn init_grid(c: &mut Criterion, methods: &Methods, shape: [u64; 2]) {
     let n = (shape[0] * shape[1]) as usize;
-    let generators: Vec<&CpuBench> = methods.fast.iter().chain(&methods.slow).collect();
-    let ceilings: Vec<&CpuBench> = methods.ceilings.iter().collect();
+    let generators: Vec<&Method> = methods.fast.iter().chain(&methods.slow).collect();
+    let ceilings: Vec<&Method> = methods.ceilings.iter().collect();
     let mut group = c.benchmark_group(format!("init-{}", label(shape)));
     let (mut f32s, mut bf16s) = (buffer::<f32>(n), buffer::<bf16>(n));
-    let any = Sampler::constant(0.0).expect("constant");
-    bench_cpu(&mut group, &ceilings, &any, &mut f32s, "constant-f32");
-    bench_cpu(&mut group, &ceilings, &any, &mut bf16s, "constant-bf16");
+    let constant = Sampler::constant(0.5).expect("constant");
+    bench(&mut group, &ceilings, &constant, &mut f32s, "constant-f32");
+    bench(
+        &mut group,
+        &ceilings,
+        &constant,
+        &mut bf16s,
+        "constant-bf16",
+    );
     for (name, init) in initializers() {
         let sampler = init
             .sampler_for_shape(&shape, Layout::Keras)
             .expect("sampler");
-        bench_cpu(
+        bench(
             &mut group,
             &generators,
             &sampler,
             &mut f32s,
             &format!("{name}-f32"),
         );
-        bench_cpu(
+        bench(
             &mut group,
             &generators,
             &sampler,
@@ -189,8 +257,8 @@ fn init_grid(c: &mut Criterion, methods: &CpuMethods, shape: [u64; 2]) {
     group.finish();
 }
 
-fn cpu(c: &mut Criterion) {
-    let methods = cpu_methods();
+fn all(c: &mut Criterion) {
+    let methods = methods();
     size_sweep::<f32>(c, &methods, "he_normal", Initializer::he_normal());
     if env_flag("VARSCALE_BENCH_FULL") {
         size_sweep::<bf16>(c, &methods, "he_normal", Initializer::he_normal());
@@ -215,6 +283,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = cpu
+    targets = all
 }
 criterion_main!(benches);
