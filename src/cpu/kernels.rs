@@ -218,33 +218,37 @@ pub(super) fn fill_f32_with<I: Isa>(
     out: &mut [f32],
     nontemporal: bool,
 ) {
-    let splat = |x| isa.splat_f(x);
+    // PERF: no closures in this file: a closure gets no `#[inline(always)]`, and one left out
+    // of line is compiled without the level's target features.
     match p.kind() {
-        Kind::Constant => fill_with(isa, &Constant(splat(p.a)), rng, start, out, nontemporal),
+        Kind::Constant => {
+            let t = Constant(isa.splat_f(p.a));
+            fill_with(isa, &t, rng, start, out, nontemporal)
+        }
         Kind::Uniform => {
             let t = Uniform {
-                mid: splat(p.a),
-                half: splat(p.b),
-                lo: splat(p.lo),
-                hi: splat(p.hi),
+                mid: isa.splat_f(p.a),
+                half: isa.splat_f(p.b),
+                lo: isa.splat_f(p.lo),
+                hi: isa.splat_f(p.hi),
             };
             fill_with(isa, &t, rng, start, out, nontemporal)
         }
         Kind::Normal => {
             let t = Normal {
-                mean: splat(p.mean),
-                std: splat(p.std),
+                mean: isa.splat_f(p.mean),
+                std: isa.splat_f(p.std),
             };
             fill_with(isa, &t, rng, start, out, nontemporal)
         }
         Kind::TruncatedNormal => {
             let t = Truncated {
-                centre: splat(p.a),
-                half: splat(p.b),
-                mean: splat(p.mean),
-                std: splat(p.std),
-                lo: splat(p.lo),
-                hi: splat(p.hi),
+                centre: isa.splat_f(p.a),
+                half: isa.splat_f(p.b),
+                mean: isa.splat_f(p.mean),
+                std: isa.splat_f(p.std),
+                lo: isa.splat_f(p.lo),
+                hi: isa.splat_f(p.hi),
             };
             fill_with(isa, &t, rng, start, out, nontemporal)
         }
@@ -260,11 +264,18 @@ struct RoundKeys<I: Isa> {
 impl<I: Isa> RoundKeys<I> {
     #[inline(always)]
     fn new(isa: I, key: [u32; 2]) -> Self {
-        let bump = |k: u32, w: u32, r: u32| isa.splat_u(k.wrapping_add(w.wrapping_mul(r)));
-        Self {
-            k0: std::array::from_fn(|r| bump(key[0], PHILOX_W0, r as u32)),
-            k1: std::array::from_fn(|r| bump(key[1], PHILOX_W1, r as u32)),
+        let mut keys = Self {
+            k0: [isa.splat_u(0); 10],
+            k1: [isa.splat_u(0); 10],
+        };
+        let [mut k0, mut k1] = key;
+        for r in 0..10 {
+            keys.k0[r] = isa.splat_u(k0);
+            keys.k1[r] = isa.splat_u(k1);
+            k0 = k0.wrapping_add(PHILOX_W0);
+            k1 = k1.wrapping_add(PHILOX_W1);
         }
+        keys
     }
 }
 
@@ -285,6 +296,48 @@ fn philox<I: Isa>(isa: I, keys: &RoundKeys<I>, counter: [I::U; 4]) -> [I::U; 4] 
     [c0, c1, c2, c3]
 }
 
+/// One transform under one Philox key and stream, at one level.
+struct Kernel<'t, I: Isa, T> {
+    isa: I,
+    t: &'t T,
+    keys: RoundKeys<I>,
+    stream: [I::U; 2],
+}
+
+impl<I: Isa, T: Transform<I>> Kernel<'_, I, T> {
+    /// The values of the `LANES` blocks from `block` on.
+    #[inline(always)]
+    fn values(&self, block: u64) -> [I::F; 4] {
+        let isa = self.isa;
+        if !T::WORDS {
+            return self.t.apply(isa, [isa.splat_u(0); 4]);
+        }
+        let base = isa.splat_u(block as u32);
+        let c0 = isa.add_u(base, isa.iota());
+        // A lane whose low word wrapped carries into the high word (all ones = −1).
+        let c1 = isa.sub_u(isa.splat_u((block >> 32) as u32), isa.lt_u(c0, base));
+        let [s0, s1] = self.stream;
+        self.t.apply(isa, philox(isa, &self.keys, [c0, c1, s0, s1]))
+    }
+
+    /// Elements `first..first + dst.len()` through a buffer, one step at a time.
+    #[inline(always)]
+    fn partial(&self, first: u64, dst: &mut [f32]) {
+        let mut buf = [0f32; MAX_STEP];
+        let mut index = first;
+        for piece in dst.chunks_mut(4 * I::LANES - 3) {
+            let skip = (index % 4) as usize;
+            // SAFETY: `buf` holds `MAX_STEP >= 4 · LANES` floats; no streaming.
+            unsafe {
+                self.isa
+                    .store4(buf.as_mut_ptr(), self.values(index / 4), false)
+            };
+            piece.copy_from_slice(&buf[skip..skip + piece.len()]);
+            index += piece.len() as u64;
+        }
+    }
+}
+
 /// Fills `out` with elements `start..` under transform `t`: a head and a tail of partial steps
 /// through a buffer, and whole steps stored in place between them.
 #[inline(always)]
@@ -297,30 +350,12 @@ fn fill_with<I: Isa, T: Transform<I>>(
     nontemporal: bool,
 ) {
     let step = 4 * I::LANES;
-    let keys = RoundKeys::new(isa, rng.key());
     let [_, _, s0, s1] = rng.counter(0);
-    let (stream0, stream1) = (isa.splat_u(s0), isa.splat_u(s1));
-    let values = |block: u64| {
-        if !T::WORDS {
-            return t.apply(isa, [isa.splat_u(0); 4]);
-        }
-        let base = isa.splat_u(block as u32);
-        let c0 = isa.add_u(base, isa.iota());
-        // A lane whose low word wrapped carries into the high word (all ones = −1).
-        let c1 = isa.sub_u(isa.splat_u((block >> 32) as u32), isa.lt_u(c0, base));
-        t.apply(isa, philox(isa, &keys, [c0, c1, stream0, stream1]))
-    };
-    // Elements `first..first + dst.len()` through a buffer, one step at a time.
-    let partial = |first: u64, dst: &mut [f32]| {
-        let mut buf = [0f32; MAX_STEP];
-        let mut index = first;
-        for piece in dst.chunks_mut(step - 3) {
-            let skip = (index % 4) as usize;
-            // SAFETY: `buf` holds `MAX_STEP >= 4 · LANES` floats and is not aligned-only.
-            unsafe { isa.store4(buf.as_mut_ptr(), values(index / 4), false) };
-            piece.copy_from_slice(&buf[skip..skip + piece.len()]);
-            index += piece.len() as u64;
-        }
+    let kernel = Kernel {
+        isa,
+        t,
+        keys: RoundKeys::new(isa, rng.key()),
+        stream: [isa.splat_u(s0), isa.splat_u(s1)],
     };
 
     // The body starts at a block boundary and, for streaming stores, a 64-byte boundary.
@@ -336,21 +371,21 @@ fn fill_with<I: Isa, T: Transform<I>>(
         to_block
     };
     if head + step > out.len() {
-        partial(start, out);
+        kernel.partial(start, out);
         return;
     }
     let (head_out, body) = out.split_at_mut(head);
-    partial(start, head_out);
+    kernel.partial(start, head_out);
 
     let mut block = (start + head as u64) / 4;
     let mut chunks = body.chunks_exact_mut(step);
     for dst in &mut chunks {
         // SAFETY: `dst` holds exactly `4 · LANES` floats; when streaming, it starts at a
         // 64-byte boundary: the head ended on one and every step is a multiple of 64 bytes.
-        unsafe { isa.store4(dst.as_mut_ptr(), values(block), nontemporal) };
+        unsafe { isa.store4(dst.as_mut_ptr(), kernel.values(block), nontemporal) };
         block += I::LANES as u64;
     }
-    partial(block * 4, chunks.into_remainder());
+    kernel.partial(block * 4, chunks.into_remainder());
 }
 
 /// Every element `a`.
@@ -382,22 +417,34 @@ fn symmetric_uniform<I: Isa>(isa: I, w: I::U) -> I::F {
     isa.mul(isa.i32_to_f(centred), isa.splat_f(1.0 / 16_777_216.0))
 }
 
+impl<F: Copy> Uniform<F> {
+    #[inline(always)]
+    fn one<I: Isa<F = F>>(&self, isa: I, w: I::U) -> F {
+        let v = isa.fma(self.half, symmetric_uniform(isa, w), self.mid);
+        isa.min(isa.max(v, self.lo), self.hi)
+    }
+}
+
 impl<I: Isa> Transform<I> for Uniform<I::F> {
     #[inline(always)]
-    fn apply(&self, isa: I, w: [I::U; 4]) -> [I::F; 4] {
-        w.map(|w| {
-            let v = isa.fma(self.half, symmetric_uniform(isa, w), self.mid);
-            isa.min(isa.max(v, self.lo), self.hi)
-        })
+    fn apply(&self, isa: I, [w0, w1, w2, w3]: [I::U; 4]) -> [I::F; 4] {
+        [
+            self.one(isa, w0),
+            self.one(isa, w1),
+            self.one(isa, w2),
+            self.one(isa, w3),
+        ]
     }
 }
 
 /// Horner's rule with fused steps over coefficients, highest degree first.
 #[inline(always)]
 fn horner<I: Isa>(isa: I, coeffs: &[f32], x: I::F) -> I::F {
-    coeffs[1..].iter().fold(isa.splat_f(coeffs[0]), |p, &c| {
-        isa.fma(p, x, isa.splat_f(c))
-    })
+    let mut p = isa.splat_f(coeffs[0]);
+    for &c in &coeffs[1..] {
+        p = isa.fma(p, x, isa.splat_f(c));
+    }
+    p
 }
 
 /// `−a`: the sign bit flipped, as Rust's unary minus.
@@ -481,7 +528,13 @@ impl<I: Isa> Transform<I> for Normal<I::F> {
     fn apply(&self, isa: I, [w0, w1, w2, w3]: [I::U; 4]) -> [I::F; 4] {
         let (z0, z1) = box_muller(isa, w0, w1);
         let (z2, z3) = box_muller(isa, w2, w3);
-        [z0, z1, z2, z3].map(|z| isa.fma(self.std, z, self.mean))
+        let (std, mean) = (self.std, self.mean);
+        [
+            isa.fma(std, z0, mean),
+            isa.fma(std, z1, mean),
+            isa.fma(std, z2, mean),
+            isa.fma(std, z3, mean),
+        ]
     }
 }
 
@@ -509,16 +562,26 @@ struct Truncated<F> {
     hi: F,
 }
 
+impl<F: Copy> Truncated<F> {
+    #[inline(always)]
+    fn one<I: Isa<F = F>>(&self, isa: I, w: I::U) -> F {
+        let limit = isa.splat_f(ERF_LIMIT);
+        let x = isa.fma(self.half, symmetric_uniform(isa, w), self.centre);
+        let x = isa.min(isa.max(x, neg(isa, limit)), limit);
+        let z = isa.mul(erfinv(isa, x), isa.splat_f(SQRT2));
+        let v = isa.fma(self.std, z, self.mean);
+        isa.min(isa.max(v, self.lo), self.hi)
+    }
+}
+
 impl<I: Isa> Transform<I> for Truncated<I::F> {
     #[inline(always)]
-    fn apply(&self, isa: I, w: [I::U; 4]) -> [I::F; 4] {
-        let limit = isa.splat_f(ERF_LIMIT);
-        w.map(|w| {
-            let x = isa.fma(self.half, symmetric_uniform(isa, w), self.centre);
-            let x = isa.min(isa.max(x, neg(isa, limit)), limit);
-            let z = isa.mul(erfinv(isa, x), isa.splat_f(SQRT2));
-            let v = isa.fma(self.std, z, self.mean);
-            isa.min(isa.max(v, self.lo), self.hi)
-        })
+    fn apply(&self, isa: I, [w0, w1, w2, w3]: [I::U; 4]) -> [I::F; 4] {
+        [
+            self.one(isa, w0),
+            self.one(isa, w1),
+            self.one(isa, w2),
+            self.one(isa, w3),
+        ]
     }
 }

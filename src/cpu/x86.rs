@@ -219,14 +219,26 @@ impl Isa for Avx2 {
         // A 4×4 transpose inside each 128-bit half gives blocks (m, 4 + m) in vector m...
         let (t0, t1) = vector_op!((_mm256_unpacklo_ps(z0, z1), _mm256_unpackhi_ps(z0, z1)));
         let (t2, t3) = vector_op!((_mm256_unpacklo_ps(z2, z3), _mm256_unpackhi_ps(z2, z3)));
-        let pairs = |a: __m256, b: __m256| {
-            vector_op!((
-                _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(a), _mm256_castps_pd(b))),
-                _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(a), _mm256_castps_pd(b))),
-            ))
-        };
-        let (b0, b1) = pairs(t0, t2);
-        let (b2, b3) = pairs(t1, t3);
+        let (b0, b1) = vector_op!((
+            _mm256_castpd_ps(_mm256_unpacklo_pd(
+                _mm256_castps_pd(t0),
+                _mm256_castps_pd(t2)
+            )),
+            _mm256_castpd_ps(_mm256_unpackhi_pd(
+                _mm256_castps_pd(t0),
+                _mm256_castps_pd(t2)
+            )),
+        ));
+        let (b2, b3) = vector_op!((
+            _mm256_castpd_ps(_mm256_unpacklo_pd(
+                _mm256_castps_pd(t1),
+                _mm256_castps_pd(t3)
+            )),
+            _mm256_castpd_ps(_mm256_unpackhi_pd(
+                _mm256_castps_pd(t1),
+                _mm256_castps_pd(t3)
+            )),
+        ));
         // ...then the halves are regrouped into blocks 0–1, 2–3, 4–5 and 6–7.
         let out = vector_op!([
             _mm256_permute2f128_ps::<0x20>(b0, b1),
@@ -400,14 +412,26 @@ impl Isa for Avx512 {
         // vector m...
         let (t0, t1) = vector_op!((_mm512_unpacklo_ps(z0, z1), _mm512_unpackhi_ps(z0, z1)));
         let (t2, t3) = vector_op!((_mm512_unpacklo_ps(z2, z3), _mm512_unpackhi_ps(z2, z3)));
-        let pairs = |a: __m512, b: __m512| {
-            vector_op!((
-                _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b))),
-                _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b))),
-            ))
-        };
-        let (b0, b1) = pairs(t0, t2);
-        let (b2, b3) = pairs(t1, t3);
+        let (b0, b1) = vector_op!((
+            _mm512_castpd_ps(_mm512_unpacklo_pd(
+                _mm512_castps_pd(t0),
+                _mm512_castps_pd(t2)
+            )),
+            _mm512_castpd_ps(_mm512_unpackhi_pd(
+                _mm512_castps_pd(t0),
+                _mm512_castps_pd(t2)
+            )),
+        ));
+        let (b2, b3) = vector_op!((
+            _mm512_castpd_ps(_mm512_unpacklo_pd(
+                _mm512_castps_pd(t1),
+                _mm512_castps_pd(t3)
+            )),
+            _mm512_castpd_ps(_mm512_unpackhi_pd(
+                _mm512_castps_pd(t1),
+                _mm512_castps_pd(t3)
+            )),
+        ));
         // ...then a 4×4 transpose of 128-bit lanes puts blocks 4k..4k + 3 in vector k.
         let (u0, u1, u2, u3) = vector_op!((
             _mm512_shuffle_f32x4::<0x44>(b0, b1),
