@@ -9,7 +9,7 @@
 //! The layers, top down:
 //! - the API: [`Initializer`], [`Fans`], [`Layout`], [`DType`];
 //! - the generator and transforms: [`philox`], [`transform`], [`Sampler`];
-//! - the backends: [`cpu`] and, with the `gpu` feature, `gpu`.
+//! - the backends: [`cpu`] and, with the `gpu` feature, `gpu` (WGSL through wgpu).
 //!
 //! # Example
 //! ```
@@ -27,6 +27,8 @@ pub mod cpu;
 pub mod dtype;
 pub mod error;
 pub mod fans;
+#[cfg(feature = "gpu")]
+pub mod gpu;
 pub mod init;
 pub mod philox;
 pub mod sampler;
@@ -36,6 +38,8 @@ pub use cpu::{Cpu, SimdLevel};
 pub use dtype::{DType, Element};
 pub use error::{Error, Result};
 pub use fans::{Fans, Layout, numel};
+#[cfg(feature = "gpu")]
+pub use gpu::{FillTarget, Gpu, GpuFiller, GpuOptions, Multiply};
 pub use init::{
     Distribution, FanMode, Initializer, Nonlinearity, Preset, VarianceScaling, calculate_gain,
 };

@@ -1,0 +1,405 @@
+// Philox4x32-10 and the f32 transforms, operation by operation as in src/transform.rs.
+//
+// The module is assembled on the host as: a constants prelude generated from the Rust
+// constants (polynomial coefficients, Philox multipliers, as exact hexadecimal floats and
+// integers, so the two sides cannot drift), then one `mulhilo` (mulhilo_int64.wgsl or
+// mulhilo_limb.wgsl), then this file, then the entry points (fill_f32.wgsl or fill_half.wgsl).
+//
+// Every multiply-add of the reference is an explicit `fma` here, and no other multiply
+// feeds an addition, so a driver that contracts `a * b + c` changes nothing. The built-in
+// `log`, `sin`, `cos` are not used: Vulkan allows them a loose precision.
+
+// One dispatch: the sampler's F32Params (48 bytes, same layout as the Rust struct), then where
+// this dispatch writes. 96 bytes; the host writes one per window at a uniform-aligned offset.
+struct Dispatch {
+    // F32Params: see `transform::F32Params`.
+    a: f32,
+    b: f32,
+    mean: f32,
+    std_dev: f32,
+    lo: f32,
+    hi: f32,
+    pad0: f32,
+    pad1: f32,
+    kind: u32,
+    pad2: u32,
+    pad3: u32,
+    pad4: u32,
+    // Philox key = seed as (low word, high word).
+    key: vec2<u32>,
+    // Stream id as (low word, high word): the high half of the counter.
+    stream: vec2<u32>,
+    // Tensor index of the first element written, as (low word, high word).
+    index0: vec2<u32>,
+    // Position of that element in the bound window, in output elements (f32 or halves).
+    out_first: u32,
+    // Elements written by this dispatch.
+    count: u32,
+    // Invocations that do work; the grid is rounded up to whole workgroups.
+    threads: u32,
+    pad5: u32,
+    pad6: u32,
+    pad7: u32,
+}
+
+@group(0) @binding(0) var<uniform> d: Dispatch;
+
+// Transform kinds, as `transform::Kind`.
+const KIND_UNIFORM: u32 = 1u;
+const KIND_NORMAL: u32 = 2u;
+const KIND_TRUNCATED: u32 = 3u;
+
+// Invocations per workgroup. 64 is a multiple of every common SIMD width (8 on llvmpipe,
+// 32 on NVIDIA, 64 on AMD); the host uses the same number (`WORKGROUP_SIZE`).
+const WG: u32 = 64u;
+
+// The linear invocation index over a 2-D grid: the host splits more than 65,535 workgroups
+// (the per-dimension limit) into rows of `num_workgroups.x`.
+fn invocation(wg: vec3<u32>, nwg: vec3<u32>, local: u32) -> u32 {
+    return (wg.y * nwg.x + wg.x) * WG + local;
+}
+
+// a + b on a 64-bit integer held as (low word, high word).
+fn add64(a: vec2<u32>, b: u32) -> vec2<u32> {
+    let lo = a.x + b;
+    return vec2<u32>(lo, a.y + select(0u, 1u, lo < b));
+}
+
+// a − b on a 64-bit integer held as (low word, high word), wrapping.
+fn sub64(a: vec2<u32>, b: u32) -> vec2<u32> {
+    return vec2<u32>(a.x - b, a.y - select(0u, 1u, a.x < b));
+}
+
+// a >> 2 on a 64-bit integer: the Philox block of an element index.
+fn block_of(i: vec2<u32>) -> vec2<u32> {
+    return vec2<u32>((i.x >> 2u) | (i.y << 30u), i.y >> 2u);
+}
+
+// Philox4x32-10 (Salmon et al., SC'11) of block `b` under the dispatch's key and stream.
+fn philox(b: vec2<u32>) -> vec4<u32> {
+    var c = vec4<u32>(b.x, b.y, d.stream.x, d.stream.y);
+    var k = d.key;
+    for (var round = 0u; round < 10u; round++) {
+        if round > 0u {
+            // Weyl key schedule between rounds.
+            k = k + vec2<u32>(PHILOX_W0, PHILOX_W1);
+        }
+        let p0 = mulhilo(PHILOX_M0, c.x);
+        let p1 = mulhilo(PHILOX_M1, c.z);
+        c = vec4<u32>(p1.x ^ c.y ^ k.x, p1.y, p0.x ^ c.w ^ k.y, p0.y);
+    }
+    return c;
+}
+
+// f32(w), rounded to nearest even in integer arithmetic. A float expression such as
+// `f32(w >> 16) * 65536.0 + f32(w & 0xffff)` is not safe: the caller adds 0.5 next, and a
+// compiler may reassociate the two additions (Mesa does), which moves ties.
+fn u32_to_f32(w: u32) -> f32 {
+    if w < 0x1000000u {
+        // Below 2²⁴ every integer is exact.
+        return f32(w);
+    }
+    // Keep the top 24 significant bits; `shift` (1..8) bits are dropped.
+    let shift = 8u - countLeadingZeros(w);
+    let kept = w >> shift;
+    let rest = w & ((1u << shift) - 1u);
+    let half = 1u << (shift - 1u);
+    let up = rest > half || (rest == half && (kept & 1u) == 1u);
+    // Biased exponent 127 + 23 + shift; `kept` carries the implicit bit, hence the − 1. A
+    // carry out of 24 bits bumps the exponent, which is the correct rounding.
+    return bitcast<f32>(((149u + shift) << 23u) + kept + select(0u, 1u, up));
+}
+
+// ---- An exactly rounded fused multiply-add in integer arithmetic ----
+//
+// Vulkan lets `fma` run as a multiply then an add (lavapipe does), which rounds twice. The
+// uniform's one multiply-add must match the CPU's fused one bit for bit, so it is computed
+// here from the operands' integer significands: the 48-bit product comes from `mulhilo`, the
+// sum is exact in 64 bits plus a sticky bit, and the result is rounded once, to nearest even.
+// 64-bit integers are vec2<u32>(low word, high word). Shift counts are masked to 5 bits in
+// WGSL, so every shift by a count that may reach 32 is split.
+
+fn shl64(a: vec2<u32>, n: u32) -> vec2<u32> {
+    if n == 0u {
+        return a;
+    }
+    if n < 32u {
+        return vec2<u32>(a.x << n, (a.y << n) | (a.x >> (32u - n)));
+    }
+    if n < 64u {
+        return vec2<u32>(0u, a.x << (n - 32u));
+    }
+    return vec2<u32>(0u);
+}
+
+fn shr64(a: vec2<u32>, n: u32) -> vec2<u32> {
+    if n == 0u {
+        return a;
+    }
+    if n < 32u {
+        return vec2<u32>((a.x >> n) | (a.y << (32u - n)), a.y >> n);
+    }
+    if n < 64u {
+        return vec2<u32>(a.y >> (n - 32u), 0u);
+    }
+    return vec2<u32>(0u);
+}
+
+// Whether any of the lowest n bits of a is set.
+fn low_bits_set(a: vec2<u32>, n: u32) -> bool {
+    if n < 32u {
+        return (a.x & ((1u << n) - 1u)) != 0u;
+    }
+    if n < 64u {
+        return a.x != 0u || (a.y & ((1u << (n - 32u)) - 1u)) != 0u;
+    }
+    return a.x != 0u || a.y != 0u;
+}
+
+fn clz64(a: vec2<u32>) -> u32 {
+    return select(countLeadingZeros(a.y), 32u + countLeadingZeros(a.x), a.y == 0u);
+}
+
+fn less64(a: vec2<u32>, b: vec2<u32>) -> bool {
+    return a.y < b.y || (a.y == b.y && a.x < b.x);
+}
+
+fn add64v(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    let lo = a.x + b.x;
+    return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
+}
+
+fn sub64v(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+    return vec2<u32>(a.x - b.x, a.y - b.y - select(0u, 1u, a.x < b.x));
+}
+
+// A finite f32 as (significand, exponent): |x| = m · 2^e, m < 2²⁴.
+fn significand(x: f32) -> vec2<i32> {
+    let bits = bitcast<u32>(x);
+    let biased = i32((bits >> 23u) & 0xffu);
+    let m = bits & 0x7fffffu;
+    if biased == 0 {
+        // Subnormal (or zero): no implicit bit.
+        return vec2<i32>(i32(m), -149);
+    }
+    return vec2<i32>(i32(m | 0x800000u), biased - 150);
+}
+
+// A 64-bit significand moved so that its top bit is bit 62 (bit 63 takes a carry), with its
+// exponent adjusted to keep the value.
+fn normalized(m: vec2<u32>, e: i32) -> vec3<u32> {
+    let n = clz64(m) - 1u;
+    let v = shl64(m, n);
+    return vec3<u32>(v, bitcast<u32>(e - i32(n)));
+}
+
+// x·y + z rounded once, to nearest even, for finite operands whose exact result is a finite
+// f32 or rounds to a subnormal or zero.
+// LIMIT: an exact result beyond the f32 range yields a wrong finite value instead of an
+// infinity; the samplers' parameters keep |x·y + z| ≤ |low| + |high|, far from it.
+fn fma_exact(x: f32, y: f32, z: f32) -> f32 {
+    let sx = significand(x);
+    let sy = significand(y);
+    let sz = significand(z);
+    let p_neg = (x < 0.0) != (y < 0.0);
+    let z_neg = z < 0.0;
+    // mulhilo returns (high, low); 64-bit values here are (low, high).
+    let hl = mulhilo(u32(sx.x), u32(sy.x));
+    let p = vec2<u32>(hl.y, hl.x);
+    let q = vec2<u32>(u32(sz.x), 0u);
+    if p.x == 0u && p.y == 0u {
+        // A zero product adds nothing.
+        return z;
+    }
+    let pn = normalized(p, sx.y + sy.y);
+    let qn = normalized(q, sz.y);
+    var a = pn;
+    var a_neg = p_neg;
+    var b = qn;
+    let q_bigger = sz.x != 0 && (bitcast<i32>(qn.z) > bitcast<i32>(pn.z)
+        || (qn.z == pn.z && less64(pn.xy, qn.xy)));
+    if q_bigger {
+        a = qn;
+        a_neg = z_neg;
+        b = pn;
+    }
+    var bm = b.xy;
+    if sz.x == 0 {
+        bm = vec2<u32>(0u);
+    }
+    // Align the smaller addend; bits shifted out become a sticky bit 0. There are 38 bits
+    // below the 24 that are kept, so the sticky bit cannot reach the rounding position.
+    let d = u32(bitcast<i32>(a.z) - bitcast<i32>(b.z));
+    var aligned = shr64(bm, d);
+    if low_bits_set(bm, d) {
+        aligned.x = aligned.x | 1u;
+    }
+    var r: vec2<u32>;
+    if p_neg == z_neg || sz.x == 0 {
+        r = add64v(a.xy, aligned);
+    } else {
+        r = sub64v(a.xy, aligned);
+    }
+    if r.x == 0u && r.y == 0u {
+        // Exact cancellation: +0 under round to nearest.
+        return 0.0;
+    }
+
+    // Top bit position of r, and the exponent of that bit.
+    let top = 63u - clz64(r);
+    let q_exp = bitcast<i32>(a.z) + i32(top);
+    // 24 significant bits for a normal result, fewer for a subnormal one.
+    let keep = clamp(q_exp + 150, 0, 24);
+    let drop = i32(top) + 1 - keep;
+    var m: u32;
+    if drop <= 0 {
+        m = shl64(r, u32(-drop)).x;
+    } else {
+        let ud = u32(drop);
+        m = shr64(r, ud).x;
+        let half_set = (shr64(r, ud - 1u).x & 1u) == 1u;
+        let rest = low_bits_set(r, ud - 1u);
+        if half_set && (rest || (m & 1u) == 1u) {
+            m = m + 1u;
+        }
+    }
+    // Normal: the implicit bit of m adds one to the biased exponent q_exp + 126, and a carry
+    // out of the significand bumps it once more. Subnormal: m is the whole encoding.
+    var bits = m;
+    if keep == 24 {
+        bits = (u32(q_exp + 126) << 23u) + m;
+    }
+    return bitcast<f32>(bits | select(0u, 0x80000000u, a_neg));
+}
+
+// s = (2k + 1 − 2²⁴) · 2⁻²⁴ with k = w >> 8: exact, in [−1 + 2⁻²⁴, 1 − 2⁻²⁴].
+fn symmetric_uniform(w: u32) -> f32 {
+    let k = i32(w >> 8u);
+    return f32(2 * k + 1 - (1 << 24u)) * TWO_M24;
+}
+
+// u = (f32(w) + 0.5) · 2⁻³² in [2⁻³³, 1].
+fn radius_uniform(w: u32) -> f32 {
+    return (u32_to_f32(w) + 0.5) * TWO_M32;
+}
+
+// ln x for a positive normal f32 (Cephes logf): exponent split in integers so the mantissa
+// lies in [√½, √2), then ln x = e·ln 2 + ln(1 + f), ln 2 in two parts.
+fn ln_f32(x: f32) -> f32 {
+    let bits = bitcast<u32>(x);
+    let e = bitcast<i32>(bits - SQRT_HALF_BITS) >> 23u;
+    let m = bitcast<f32>(bits - (bitcast<u32>(e) << 23u));
+    let f = m - 1.0;
+    let ef = f32(e);
+
+    let z = f * f;
+    var p = LN_POLY_0;
+    p = fma(p, f, LN_POLY_1);
+    p = fma(p, f, LN_POLY_2);
+    p = fma(p, f, LN_POLY_3);
+    p = fma(p, f, LN_POLY_4);
+    p = fma(p, f, LN_POLY_5);
+    p = fma(p, f, LN_POLY_6);
+    p = fma(p, f, LN_POLY_7);
+    p = fma(p, f, LN_POLY_8);
+    var y = (f * z) * p;
+    y = fma(ef, LN2_LO, y);
+    y = fma(z, -0.5, y);
+    let r = f + y;
+    return fma(ef, LN2_HI, r);
+}
+
+// (cos θ, sin θ) for θ = 2π·k/2²⁴: octant from the top 3 bits of k, folded into [0, π/4] in
+// integers, Cephes polynomials, then swaps and signs per octant.
+fn sincos_turns(k: u32) -> vec2<f32> {
+    let octant = k >> 21u;
+    let j = k & 0x1fffffu;
+    // Odd octants measure the angle from the far edge: 2²¹ − j.
+    let folded = select(j, 0x200000u - j, (octant & 1u) == 1u);
+    let x = f32(folded) * ANGLE_STEP;
+
+    let z = x * x;
+    let ps = fma(fma(SIN_POLY_0, z, SIN_POLY_1), z, SIN_POLY_2);
+    let s = fma(ps, z * x, x);
+    let pc = fma(fma(COS_POLY_0, z, COS_POLY_1), z, COS_POLY_2);
+    let c = fma(pc, z * z, fma(z, -0.5, 1.0));
+
+    let quadrant = octant >> 1u;
+    let swap = ((octant ^ quadrant) & 1u) == 1u;
+    let sin_q = select(s, c, swap);
+    let cos_q = select(c, s, swap);
+    let sin_neg = quadrant >= 2u;
+    let cos_neg = quadrant == 1u || quadrant == 2u;
+    return vec2<f32>(select(cos_q, -cos_q, cos_neg), select(sin_q, -sin_q, sin_neg));
+}
+
+// erfinv(x) for |x| ≤ 1 − 2⁻²⁴ (M. Giles, "Approximating the erfinv function", 2011).
+fn erfinv_f32(x: f32) -> f32 {
+    let w = -ln_f32((1.0 - x) * (1.0 + x));
+    var p: f32;
+    if w < 5.0 {
+        let t = w - 2.5;
+        p = ERFINV_CENTRAL_0;
+        p = fma(p, t, ERFINV_CENTRAL_1);
+        p = fma(p, t, ERFINV_CENTRAL_2);
+        p = fma(p, t, ERFINV_CENTRAL_3);
+        p = fma(p, t, ERFINV_CENTRAL_4);
+        p = fma(p, t, ERFINV_CENTRAL_5);
+        p = fma(p, t, ERFINV_CENTRAL_6);
+        p = fma(p, t, ERFINV_CENTRAL_7);
+        p = fma(p, t, ERFINV_CENTRAL_8);
+    } else {
+        let t = sqrt(w) - 3.0;
+        p = ERFINV_TAIL_0;
+        p = fma(p, t, ERFINV_TAIL_1);
+        p = fma(p, t, ERFINV_TAIL_2);
+        p = fma(p, t, ERFINV_TAIL_3);
+        p = fma(p, t, ERFINV_TAIL_4);
+        p = fma(p, t, ERFINV_TAIL_5);
+        p = fma(p, t, ERFINV_TAIL_6);
+        p = fma(p, t, ERFINV_TAIL_7);
+        p = fma(p, t, ERFINV_TAIL_8);
+    }
+    return p * x;
+}
+
+// The Box–Muller pair (r cos θ, r sin θ) of two words.
+fn box_muller(w0: u32, w1: u32) -> vec2<f32> {
+    let r = sqrt(ln_f32(radius_uniform(w0)) * -2.0);
+    let cs = sincos_turns(w1 >> 8u);
+    return vec2<f32>(r * cs.x, r * cs.y);
+}
+
+fn uniform_value(w: u32) -> f32 {
+    return min(max(fma_exact(d.b, symmetric_uniform(w), d.a), d.lo), d.hi);
+}
+
+fn truncated_value(w: u32) -> f32 {
+    let x = clamp(fma_exact(d.b, symmetric_uniform(w), d.a), -ERF_LIMIT, ERF_LIMIT);
+    let z = erfinv_f32(x) * SQRT2;
+    return min(max(fma(d.std_dev, z, d.mean), d.lo), d.hi);
+}
+
+// The four f32 values of Philox block `b`: lane l is tensor element 4b + l.
+fn block_values(b: vec2<u32>) -> vec4<f32> {
+    // `kind` is uniform across the dispatch, so this branch never diverges.
+    if d.kind == KIND_UNIFORM {
+        let w = philox(b);
+        return vec4<f32>(uniform_value(w.x), uniform_value(w.y), uniform_value(w.z),
+                         uniform_value(w.w));
+    }
+    if d.kind == KIND_NORMAL {
+        let w = philox(b);
+        let z01 = box_muller(w.x, w.y);
+        let z23 = box_muller(w.z, w.w);
+        let mean = vec4<f32>(d.mean);
+        return fma(vec4<f32>(d.std_dev), vec4<f32>(z01, z23), mean);
+    }
+    if d.kind == KIND_TRUNCATED {
+        let w = philox(b);
+        return vec4<f32>(truncated_value(w.x), truncated_value(w.y), truncated_value(w.z),
+                         truncated_value(w.w));
+    }
+    // Constant: no random words needed.
+    return vec4<f32>(d.a);
+}

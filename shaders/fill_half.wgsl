@@ -1,0 +1,123 @@
+// f16 and bf16 output, packed two per u32 word (element at even position in the low half).
+//
+// Invocation t owns output words 2t, 2t+1 of the window counted from position
+// out_first & ~3, i.e. four half positions. A word half inside the range and half outside
+// (only at the ends of a dispatch) is read, merged and written back by its single owner, so
+// neighbouring elements that belong to someone else are kept. Words are never shared between
+// invocations, so there is no race inside a dispatch.
+
+@group(0) @binding(1) var<storage, read_write> out: array<u32>;
+
+// f32 → bf16 bits, nearest even: add 0x7fff plus the lowest kept bit, then truncate.
+// Values here are finite, and an overflow correctly rounds up to infinity.
+fn bf16_bits(v: f32) -> u32 {
+    let x = bitcast<u32>(v);
+    return (x + 0x7fffu + ((x >> 16u) & 1u)) >> 16u;
+}
+
+// f32 → IEEE binary16 bits, nearest even, with subnormals, overflow to infinity and
+// underflow to a signed zero (the conversion the `half` crate does).
+fn f16_bits(v: f32) -> u32 {
+    let x = bitcast<u32>(v);
+    let sign = (x >> 16u) & 0x8000u;
+    let man = x & 0x7fffffu;
+    // Rebias the exponent from 127 to 15.
+    let e = i32((x >> 23u) & 0xffu) - 112;
+    if e >= 31 {
+        // Too large for binary16 (our values are never inf or NaN).
+        return sign | 0x7c00u;
+    }
+    if e <= 0 {
+        // Subnormal binary16: shift the full significand (implicit bit included) right by
+        // 14 − e; below 2⁻²⁵ even rounding up cannot reach the smallest subnormal.
+        let shift = u32(14 - e);
+        if shift > 24u {
+            return sign;
+        }
+        let full = man | 0x800000u;
+        let half_bit = 1u << (shift - 1u);
+        // Round up when above half, or at half with an odd result (ties to even).
+        let up = (full & half_bit) != 0u && (full & (3u * half_bit - 1u)) != 0u;
+        return sign | ((full >> shift) + select(0u, 1u, up));
+    }
+    // Normal: drop 13 mantissa bits; a carry out of the mantissa bumps the exponent, as it
+    // should (and reaches infinity from the largest finite value).
+    let up = (man & 0x1000u) != 0u && (man & 0x2fffu) != 0u;
+    return (sign | (u32(e) << 10u) | (man >> 13u)) + select(0u, 1u, up);
+}
+
+fn half_bits(v: f32, is_bf16: bool) -> u32 {
+    return select(f16_bits(v), bf16_bits(v), is_bf16);
+}
+
+// The four f32 values of tensor elements i..i+3 for any i (two blocks when i is not a
+// multiple of 4).
+fn values_from(i: vec2<u32>) -> vec4<f32> {
+    let first = block_values(block_of(i));
+    let r = i.x & 3u;
+    if r == 0u {
+        return first;
+    }
+    // The next block is that of i + 4, which wraps past 2⁶⁴ − 1 like the element index.
+    let second = block_values(block_of(add64(i, 4u)));
+    // LIMIT: when a half tensor's index and its buffer position differ by a non-multiple of
+    // 4, every invocation computes two blocks for four values, about twice the work.
+    var both = array<f32, 8>(first.x, first.y, first.z, first.w,
+                             second.x, second.y, second.z, second.w);
+    return vec4<f32>(both[r], both[r + 1u], both[r + 2u], both[r + 3u]);
+}
+
+fn fill_half(t: u32, is_bf16: bool) {
+    // Positions 4t + s' .. 4t + s' + 3 (s' = out_first & ~3) are element offsets
+    // 4t − s .. 4t − s + 3 from index0, with s = out_first & 3.
+    let s = d.out_first & 3u;
+    let values = values_from(add64(sub64(d.index0, s), 4u * t));
+    let first_word = (d.out_first >> 1u) & ~1u;
+    for (var h = 0u; h < 2u; h++) {
+        let off_lo = i32(4u * t + 2u * h) - i32(s);
+        let lo_in = off_lo >= 0 && u32(off_lo) < d.count;
+        let hi_in = off_lo + 1 >= 0 && u32(off_lo + 1) < d.count;
+        let lo = half_bits(values[2u * h], is_bf16);
+        let hi = half_bits(values[2u * h + 1u], is_bf16);
+        let word = first_word + 2u * t + h;
+        if lo_in && hi_in {
+            out[word] = lo | (hi << 16u);
+        } else if lo_in {
+            // Keep the neighbour in the high half.
+            out[word] = (out[word] & 0xffff0000u) | lo;
+        } else if hi_in {
+            // Keep the neighbour in the low half.
+            out[word] = (out[word] & 0xffffu) | (hi << 16u);
+        }
+    }
+}
+
+@compute @workgroup_size(64)
+fn fill_f16(@builtin(workgroup_id) wg: vec3<u32>,
+            @builtin(num_workgroups) nwg: vec3<u32>,
+            @builtin(local_invocation_index) local: u32) {
+    let t = invocation(wg, nwg, local);
+    if t < d.threads {
+        fill_half(t, false);
+    }
+}
+
+@compute @workgroup_size(64)
+fn fill_bf16(@builtin(workgroup_id) wg: vec3<u32>,
+             @builtin(num_workgroups) nwg: vec3<u32>,
+             @builtin(local_invocation_index) local: u32) {
+    let t = invocation(wg, nwg, local);
+    if t < d.threads {
+        fill_half(t, true);
+    }
+}
+
+// The raw Philox words of block `index0`, for the known-answer test of `mulhilo`.
+@compute @workgroup_size(1)
+fn philox_words() {
+    let w = philox(d.index0);
+    out[0] = w.x;
+    out[1] = w.y;
+    out[2] = w.z;
+    out[3] = w.w;
+}
