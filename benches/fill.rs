@@ -24,7 +24,12 @@ use criterion::{
     criterion_main, measurement::WallTime,
 };
 use half::bf16;
+#[cfg(feature = "gpu")]
+use std::rc::Rc;
+
 use varscale::bench::{CpuBench, Stores, all_threads};
+#[cfg(feature = "gpu")]
+use varscale::bench::{GpuBench, GpuMethod};
 use varscale::{Element, Initializer, Layout, Sampler, SimdLevel};
 
 const SEED: u64 = 0x5eed;
@@ -68,39 +73,66 @@ fn initializers() -> Vec<(&'static str, Initializer)> {
 /// One thing a group measures.
 enum Method {
     Cpu(CpuBench),
+    #[cfg(feature = "gpu")]
+    Gpu(Rc<GpuBench>, GpuMethod),
 }
 
 impl Method {
-    /// `<method>@<device>-t<threads>`.
+    /// `<method>@cpu-t<threads>`, or `<method>@gpu-<adapter>` with `-t<threads>` for a
+    /// software adapter, whose threads are the CPU's.
     fn id(&self) -> String {
         match self {
             Method::Cpu(m) => format!("{}@cpu-t{}", m.name(), m.threads()),
+            #[cfg(feature = "gpu")]
+            Method::Gpu(gpu, m) if gpu.adapter().is_software() => {
+                // llvmpipe runs one thread per core unless LP_NUM_THREADS says otherwise.
+                let threads = std::env::var("LP_NUM_THREADS")
+                    .ok()
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or_else(all_threads);
+                format!("{}@{}-t{threads}", m.name(), gpu.device_label())
+            }
+            #[cfg(feature = "gpu")]
+            Method::Gpu(gpu, m) => format!("{}@{}", m.name(), gpu.device_label()),
         }
     }
 
     fn run<T: Element>(&self, sampler: &Sampler, out: &mut [T]) {
         let result = match self {
             Method::Cpu(m) => m.run(sampler, SEED, out),
+            #[cfg(feature = "gpu")]
+            Method::Gpu(gpu, m) => gpu.run(*m, sampler, SEED, out),
         };
         if let Err(e) = result {
             panic!("{}: {e}", self.id());
         }
     }
 
-    /// Whether a tensor of `bytes` bytes can be measured at all (a GPU has a largest buffer).
-    fn fits(&self, _bytes: usize) -> bool {
+    /// Whether a tensor of `bytes` bytes can be measured at all: the GPU methods other than
+    /// the readback (which works in chunks) need one device buffer that large.
+    #[cfg_attr(not(feature = "gpu"), expect(unused_variables))]
+    fn fits(&self, bytes: usize) -> bool {
         match self {
             Method::Cpu(_) => true,
+            #[cfg(feature = "gpu")]
+            Method::Gpu(_, GpuMethod::Readback) => true,
+            #[cfg(feature = "gpu")]
+            Method::Gpu(gpu, _) => gpu.fits(bytes as u64),
         }
     }
 }
 
 /// The methods, split by cost: `fast` run on every size, `slow` on the smallest unless
-/// `VARSCALE_BENCH_FULL=1`, `ceilings` everywhere (ceilings ignore the sampler).
+/// `VARSCALE_BENCH_FULL=1`, `ceilings` everywhere (ceilings ignore the sampler). The GPU
+/// methods join the initializer grid only on a hardware adapter (or with
+/// `VARSCALE_BENCH_FULL=1`): on a software one each costs tens of seconds per grid cell.
 struct Methods {
     fast: Vec<Method>,
     slow: Vec<Method>,
     ceilings: Vec<Method>,
+    gpu: Vec<Method>,
+    gpu_ceilings: Vec<Method>,
+    gpu_in_grid: bool,
 }
 
 fn methods() -> Methods {
@@ -131,11 +163,33 @@ fn methods() -> Methods {
         .into_iter()
         .flat_map(|s| threads.iter().map(move |&t| cpu(CpuBench::ceiling(s, t))))
         .collect();
-    Methods {
+    #[cfg_attr(not(feature = "gpu"), expect(unused_mut))]
+    let mut methods = Methods {
         fast,
         slow,
         ceilings,
+        gpu: vec![],
+        gpu_ceilings: vec![],
+        gpu_in_grid: false,
+    };
+    #[cfg(feature = "gpu")]
+    match GpuBench::new() {
+        Ok(gpu) => {
+            eprintln!("GPU benches on {}", gpu.adapter());
+            methods.gpu_in_grid = !gpu.adapter().is_software() || env_flag("VARSCALE_BENCH_FULL");
+            let gpu = Rc::new(gpu);
+            for m in GpuMethod::ALL {
+                let list = if m.is_ceiling() {
+                    &mut methods.gpu_ceilings
+                } else {
+                    &mut methods.gpu
+                };
+                list.push(Method::Gpu(Rc::clone(&gpu), m));
+            }
+        }
+        Err(e) => eprintln!("skipping the GPU benches: {e}"),
     }
+    methods
 }
 
 /// A buffer of `n` elements with its pages already faulted in, so no iteration pays for them.
@@ -186,7 +240,11 @@ fn size_sweep<T: Element>(c: &mut Criterion, methods: &Methods, name: &str, init
             .sampler_for_shape(&shape, Layout::Keras)
             .expect("sampler");
         let out = &mut storage[..(shape[0] * shape[1]) as usize];
-        let mut chosen: Vec<&Method> = methods.fast.iter().chain(&methods.ceilings).collect();
+        let mut chosen: Vec<&Method> = (methods.fast.iter())
+            .chain(&methods.ceilings)
+            .chain(&methods.gpu)
+            .chain(&methods.gpu_ceilings)
+            .collect();
         if full || k == 0 {
             chosen.extend(&methods.slow);
         }
@@ -219,11 +277,22 @@ fn size_sweep<T: Element>(c: &mut Criterion, methods: &Methods, name: &str, init
     group.finish();
 }
 
-/// Every initializer × dtype on one matrix; the ceilings once per dtype.
+/// Every initializer × dtype on one matrix; the ceilings once per dtype. The slow methods
+/// run on f32 only: for bf16 they add the same rounding to the same kernels.
 fn init_grid(c: &mut Criterion, methods: &Methods, shape: [u64; 2]) {
     let n = (shape[0] * shape[1]) as usize;
-    let generators: Vec<&Method> = methods.fast.iter().chain(&methods.slow).collect();
-    let ceilings: Vec<&Method> = methods.ceilings.iter().collect();
+    let (gpu, gpu_ceilings): (&[Method], &[Method]) = if methods.gpu_in_grid {
+        (&methods.gpu, &methods.gpu_ceilings)
+    } else {
+        (&[], &[])
+    };
+    let ceilings: Vec<&Method> = methods.ceilings.iter().chain(gpu_ceilings).collect();
+    let bf16_generators: Vec<&Method> = methods.fast.iter().chain(gpu).collect();
+    let f32_generators: Vec<&Method> = bf16_generators
+        .iter()
+        .copied()
+        .chain(&methods.slow)
+        .collect();
     let mut group = c.benchmark_group(format!("init-{}", label(shape)));
     let (mut f32s, mut bf16s) = (buffer::<f32>(n), buffer::<bf16>(n));
     let constant = Sampler::constant(0.5).expect("constant");
@@ -239,19 +308,15 @@ fn init_grid(c: &mut Criterion, methods: &Methods, shape: [u64; 2]) {
         let sampler = init
             .sampler_for_shape(&shape, Layout::Keras)
             .expect("sampler");
+        let f32_name = format!("{name}-f32");
+        bench(&mut group, &f32_generators, &sampler, &mut f32s, &f32_name);
+        let bf16_name = format!("{name}-bf16");
         bench(
             &mut group,
-            &generators,
-            &sampler,
-            &mut f32s,
-            &format!("{name}-f32"),
-        );
-        bench(
-            &mut group,
-            &generators,
+            &bf16_generators,
             &sampler,
             &mut bf16s,
-            &format!("{name}-bf16"),
+            &bf16_name,
         );
     }
     group.finish();

@@ -16,6 +16,9 @@
 //! # Ok::<(), varscale::Error>(())
 //! ```
 
+#[cfg(feature = "gpu")]
+mod gpu;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -30,6 +33,9 @@ use crate::error::{Error, Result};
 use crate::philox::Philox;
 use crate::sampler::Sampler;
 use crate::transform::F64Params;
+
+#[cfg(feature = "gpu")]
+pub use gpu::{GpuBench, GpuMethod};
 
 /// The value the ceilings write: not zero, so that no zero-page or memset shortcut applies.
 const CEILING_VALUE: f32 = 0.5;

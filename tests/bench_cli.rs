@@ -18,6 +18,14 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The largest `ratio_to_ceiling` among the ceiling rows: 1 when ratios are taken against
+/// the fastest ceiling.
+fn best_ceiling_ratio<'a>(rows: impl Iterator<Item = &'a Value>) -> Option<f64> {
+    rows.filter(|r| r["ceiling"] == true)
+        .filter_map(|r| r["ratio_to_ceiling"].as_f64())
+        .reduce(f64::max)
+}
+
 /// Every line is one JSON object with the documented fields, consistent with each other:
 /// throughput is elements over the median time, the median lies between min and max, and
 /// each thread count's fastest ceiling has ratio 1.
@@ -90,11 +98,7 @@ fn json_rows_have_the_documented_fields() {
         );
     }
     for threads in [1, 2] {
-        let best = rows
-            .iter()
-            .filter(|r| r["ceiling"] == true && r["threads"] == threads)
-            .filter_map(|r| r["ratio_to_ceiling"].as_f64())
-            .reduce(f64::max);
+        let best = best_ceiling_ratio(rows.iter().filter(|r| r["threads"] == threads));
         assert_eq!(best, Some(1.0), "threads {threads}: {text}");
     }
 }
@@ -162,6 +166,74 @@ fn impossible_size_is_a_clean_error() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(
         err.starts_with("varscale: ") && err.contains(&u64::MAX.to_string()),
+        "{err}"
+    );
+}
+
+/// The GPU rows: one per GPU method, with the adapter named and no CPU thread count, each
+/// ratio taken against the fastest GPU ceiling. Without an adapter the command fails with
+/// exit 1, which fails the test only under `VARSCALE_REQUIRE_GPU=1`.
+#[test]
+fn gpu_rows_name_the_adapter() {
+    let out = varscale(&[
+        "bench",
+        "--json",
+        "--device",
+        "gpu",
+        "--elements",
+        "65536",
+        "--repeats",
+        "2",
+    ]);
+    if !out.status.success() {
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            std::env::var("VARSCALE_REQUIRE_GPU").as_deref() != Ok("1"),
+            "VARSCALE_REQUIRE_GPU=1 but: {err}"
+        );
+        eprintln!("SKIPPED: no GPU adapter: {err}");
+        return;
+    }
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let rows: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect(l))
+        .collect();
+    let methods: Vec<&str> = rows.iter().filter_map(|r| r["method"].as_str()).collect();
+    assert_eq!(
+        methods,
+        [
+            "varscale-resident",
+            "varscale-readback",
+            "ceiling-clear",
+            "ceiling-constant-shader"
+        ]
+    );
+    for r in &rows {
+        assert_eq!(r["device"], "gpu", "{r}");
+        assert!(r["adapter"].as_str().is_some_and(|a| !a.is_empty()), "{r}");
+        assert!(r["threads"].is_null(), "{r}");
+    }
+    assert_eq!(best_ceiling_ratio(rows.iter()), Some(1.0), "{text}");
+}
+
+/// f64 has no GPU kernel: asking for it is a usage error, before any device is touched.
+#[test]
+fn gpu_f64_is_a_usage_error() {
+    let out = varscale(&[
+        "bench",
+        "--device",
+        "gpu",
+        "--dtype",
+        "f64",
+        "--elements",
+        "16",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with("varscale: ") && err.contains("f64"),
         "{err}"
     );
 }

@@ -56,7 +56,11 @@ enum Device {
 struct Row {
     method: String,
     device: &'static str,
-    threads: usize,
+    /// The GPU adapter's name; absent for CPU rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    adapter: Option<String>,
+    /// CPU threads; absent for GPU rows.
+    threads: Option<usize>,
     dtype: String,
     init: String,
     elements: u64,
@@ -100,13 +104,14 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
         });
     }
     if matches!(args.device, Device::Gpu | Device::All) {
-        // LIMIT: the GPU rows (resident, with readback, and the clear-buffer ceiling) wait
-        // for the wgpu backend; until then `--device gpu` fails and `all` measures the CPU.
-        let message = "the GPU rows are not in this build yet";
-        if args.device == Device::Gpu {
-            return Err(CliError::runtime(message));
+        match gpu_rows(args, dtype, &sampler) {
+            Ok(gpu) => rows.extend(gpu),
+            // With `all`, a machine without a usable GPU still gets its CPU rows.
+            Err(e) if args.device == Device::All => {
+                eprintln!("varscale: skipping the GPU rows: {e}");
+            }
+            Err(e) => return Err(e),
         }
-        log::warn!("{message}; showing the CPU rows only");
     }
 
     let mut rows: Vec<Row> = rows
@@ -131,7 +136,8 @@ pub fn run(args: &BenchArgs) -> Result<(), CliError> {
 struct Measured {
     method: String,
     device: &'static str,
-    threads: usize,
+    adapter: Option<String>,
+    threads: Option<usize>,
     ceiling: bool,
 }
 
@@ -170,12 +176,71 @@ fn cpu_rows<T: Element>(
         let measured = Measured {
             method: m.name(),
             device: "cpu",
-            threads: m.threads(),
+            adapter: None,
+            threads: Some(m.threads()),
             ceiling: m.is_ceiling(),
         };
         rows.push((measured, timing));
     }
     Ok(rows)
+}
+
+/// Measures every GPU method on the best adapter (software ones included).
+#[cfg(feature = "gpu")]
+fn gpu_rows(
+    args: &BenchArgs,
+    dtype: DType,
+    sampler: &Sampler,
+) -> Result<Vec<(Measured, Timing)>, CliError> {
+    match dtype {
+        DType::F32 => gpu_rows_of::<f32>(args, sampler),
+        DType::F16 => gpu_rows_of::<half::f16>(args, sampler),
+        DType::BF16 => gpu_rows_of::<half::bf16>(args, sampler),
+        DType::F64 => Err(CliError::usage(
+            "dtype f64 has no GPU kernel; use f32, f16 or bf16 with --device gpu",
+        )),
+    }
+}
+
+#[cfg(feature = "gpu")]
+fn gpu_rows_of<T: Element>(
+    args: &BenchArgs,
+    sampler: &Sampler,
+) -> Result<Vec<(Measured, Timing)>, CliError> {
+    use varscale::bench::{GpuBench, GpuMethod};
+
+    let gpu = GpuBench::new()?;
+    let adapter = gpu.adapter().name.clone();
+    log::info!("bench: GPU adapter {adapter}");
+    // Only the readback writes it; the other methods fill a device buffer of the same size.
+    let mut out = buffer::<T>(args.elements)?;
+    let mut rows = Vec::new();
+    for method in GpuMethod::ALL {
+        // The warm-up also takes the pipeline's first-dispatch compilation out of the timings.
+        let timing = time_repeated(args.warmup.max(1), args.repeats, || {
+            gpu.run(method, sampler, args.seed, &mut out)
+        })?;
+        let measured = Measured {
+            method: method.name().to_string(),
+            device: "gpu",
+            adapter: Some(adapter.clone()),
+            threads: None,
+            ceiling: method.is_ceiling(),
+        };
+        rows.push((measured, timing));
+    }
+    Ok(rows)
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_rows(
+    _args: &BenchArgs,
+    _dtype: DType,
+    _sampler: &Sampler,
+) -> Result<Vec<(Measured, Timing)>, CliError> {
+    Err(CliError::usage(
+        "this varscale was built without the `gpu` feature",
+    ))
 }
 
 /// A zeroed buffer of `n` elements, or an error naming the size if it cannot be had.
@@ -199,6 +264,7 @@ fn row(args: &BenchArgs, dtype: DType, m: Measured, timing: &Timing) -> Row {
     Row {
         method: m.method,
         device: m.device,
+        adapter: m.adapter,
         threads: m.threads,
         dtype: dtype.to_string(),
         init: args.init.clone(),
@@ -239,13 +305,14 @@ fn table(rows: &[Row]) -> String {
         let ratio = r
             .ratio_to_ceiling
             .map_or_else(|| "-".to_string(), |x| format!("{x:.2}"));
+        let threads = r.threads.map_or_else(|| "-".to_string(), |t| t.to_string());
         // Writing to a String cannot fail.
         let _ = writeln!(
             s,
             "{:<24} {:<6} {:>7} {:>10.3} {:>8.2} {:>11} {:>10.2}",
             r.method,
             r.device,
-            r.threads,
+            threads,
             r.elements_per_second / 1e9,
             r.bytes_per_second / 1e9,
             ratio,
@@ -258,6 +325,9 @@ fn table(rows: &[Row]) -> String {
             "{} elements of {}, init {}, median of {} runs",
             r.elements, r.dtype, r.init, r.repeats
         );
+    }
+    if let Some(adapter) = rows.iter().find_map(|r| r.adapter.as_deref()) {
+        let _ = write!(s, "; GPU adapter: {adapter}");
     }
     s
 }
