@@ -69,6 +69,71 @@ def markdown(rows):
     return "\n".join(lines) + "\n"
 
 
+def parse_id(method):
+    """`varscale-avx512@cpu-t2` -> ("varscale-avx512", "cpu", 2); GPU ids may lack `-t<n>`."""
+    name, _, where = method.partition("@")
+    device, threads = where, None
+    head, _, tail = where.rpartition("-t")
+    if head and tail.isdigit():
+        device, threads = head, int(tail)
+    return name, device, threads
+
+
+def ratios(rows):
+    """The ratios BENCHMARKS.md quotes, per group and parameter, as a Markdown table.
+
+    - CPU / best baseline: varscale's best CPU level on all threads over the faster Pcg64Mcg;
+    - CPU / ceiling: the same over the fastest CPU ceiling with the same thread count;
+    - t_all / t1: varscale's best level on all threads over one thread;
+    - GPU / GPU ceiling: the resident fill over the fastest GPU ceiling;
+    - GPU / CPU: the resident and the readback fills over varscale's CPU on all threads.
+    """
+    cells = {}
+    for r in rows:
+        if r["elem_per_s"]:
+            cells.setdefault((r["group"], r["parameter"]), {})[r["method"]] = r["elem_per_s"]
+
+    def best(entries, keep):
+        values = [v for k, v in entries.items() if keep(*parse_id(k))]
+        return max(values) if values else None
+
+    def ratio(a, b):
+        return f"{a / b:.3g}" if a and b else "-"
+
+    lines = [
+        "| group | parameter | CPU / best baseline | CPU / ceiling | t_all / t1 "
+        "| GPU / GPU ceiling | GPU resident / CPU | GPU readback / CPU |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for (group, parameter), entries in sorted(cells.items()):
+        if parameter.startswith("constant-"):
+            continue
+        cpu = [parse_id(k) for k in entries if k.startswith("varscale-") and "@cpu" in k]
+        if not cpu:
+            continue
+        # The best level measured: any SIMD level beats the scalar reference.
+        levels = {n for n, _, _ in cpu}
+        level = max(levels, key=lambda n: (n != "varscale-scalar", n))
+        threads = max(t for n, _, t in cpu if n == level)
+        cpu_all = entries.get(f"{level}@cpu-t{threads}")
+        cpu_one = entries.get(f"{level}@cpu-t1")
+        baseline = best(entries, lambda n, d, t: n == "pcg64mcg")
+        # The initializer grid measures its ceilings once per dtype, under `constant-<dtype>`.
+        dtype = parameter.rsplit("-", 1)[-1]
+        ceil_entries = dict(entries)
+        ceil_entries.update(cells.get((group, f"constant-{dtype}"), {}))
+        ceiling = best(ceil_entries, lambda n, d, t: n.startswith("ceiling") and d == "cpu" and t == threads)
+        gpu_ceiling = best(ceil_entries, lambda n, d, t: n.startswith("ceiling") and d.startswith("gpu"))
+        resident = best(entries, lambda n, d, t: n == "varscale-resident")
+        readback = best(entries, lambda n, d, t: n == "varscale-readback")
+        lines.append(
+            f"| {group} | {parameter} | {ratio(cpu_all, baseline)} | {ratio(cpu_all, ceiling)} "
+            f"| {ratio(cpu_all, cpu_one) if threads != 1 else '-'} | {ratio(resident, gpu_ceiling)} "
+            f"| {ratio(resident, cpu_all)} | {ratio(readback, cpu_all)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def plot(rows, out):
     import matplotlib
 
@@ -78,25 +143,27 @@ def plot(rows, out):
     groups = sorted({r["group"] for r in rows if r["group"].startswith("size-")})
     if not groups:
         sys.exit("no size-* groups found: run `cargo bench --bench fill` first")
-    fig, axes = plt.subplots(1, len(groups), figsize=(7 * len(groups), 5), squeeze=False)
+    fig, axes = plt.subplots(1, len(groups), figsize=(10 * len(groups), 5.5), squeeze=False)
+    colors = plt.get_cmap("tab20").colors
     for ax, group in zip(axes[0], groups):
         series = {}
         for r in rows:
             if r["group"] == group and r["elem_per_s"]:
                 series.setdefault(r["method"], []).append((r["elements"], r["elem_per_s"]))
-        for method, points in sorted(series.items()):
+        for k, (method, points) in enumerate(sorted(series.items())):
             points.sort()
             xs, ys = zip(*points)
             style = "--" if method.startswith("ceiling") else "-"
             marker = "s" if "@gpu" in method else "o"
-            ax.plot(xs, [y / 1e9 for y in ys], style, marker=marker, label=method)
+            color = colors[k % len(colors)]
+            ax.plot(xs, [y / 1e9 for y in ys], style, marker=marker, color=color, label=method)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("elements per tensor")
         ax.set_ylabel("G elements / s (median)")
         ax.set_title(group)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
@@ -113,7 +180,7 @@ def main():
     if not rows:
         sys.exit(f"no criterion results under {args.criterion_dir}")
     if args.markdown:
-        args.markdown.write_text(markdown(rows))
+        args.markdown.write_text(markdown(rows) + "\n" + ratios(rows))
         print(f"wrote {args.markdown}")
     plot(rows, args.out)
 

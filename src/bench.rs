@@ -2,7 +2,8 @@
 //! otherwise reach for, and the memory-write ceilings every fill is compared with.
 //!
 //! Both `varscale bench` and the criterion benches (`benches/fill.rs`) build their methods
-//! here, so the two measure exactly the same code.
+//! here, so the two measure exactly the same code: [`CpuBench`] for the CPU methods and, with
+//! the `gpu` feature, `GpuBench` for the GPU ones; [`time_repeated`] times either.
 //!
 //! # Example
 //! ```
