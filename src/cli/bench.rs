@@ -59,7 +59,7 @@ struct Row {
     /// The GPU adapter's name; absent for CPU rows.
     #[serde(skip_serializing_if = "Option::is_none")]
     adapter: Option<String>,
-    /// CPU threads; absent for GPU rows.
+    /// CPU threads; null for GPU rows.
     threads: Option<usize>,
     dtype: String,
     init: String,
