@@ -158,6 +158,12 @@ pub(super) trait Isa: Copy {
     fn lt_u(self, a: Self::U, b: Self::U) -> Self::U;
     /// The 64-bit products `M · a` of each lane, as `(high 32 bits, low 32 bits)`.
     fn mul_hi_lo<const M: u32>(self, a: Self::U) -> (Self::U, Self::U);
+    /// Philox4x32-10 of `LANES` counters under the splatted round keys `k0`, `k1`; a level
+    /// may override the lane-by-lane default with a faster layout.
+    #[inline(always)]
+    fn philox(self, k0: &[Self::U; 10], k1: &[Self::U; 10], counter: [Self::U; 4]) -> [Self::U; 4] {
+        philox_rounds(self, k0, k1, counter)
+    }
 
     /// Exact conversion of a signed integer below 2²⁴ in magnitude.
     fn i32_to_f(self, a: Self::U) -> Self::F;
@@ -281,15 +287,20 @@ impl<I: Isa> RoundKeys<I> {
 
 /// Philox4x32-10 of `LANES` counters at once, as [`crate::philox::philox4x32_10`].
 #[inline(always)]
-fn philox<I: Isa>(isa: I, keys: &RoundKeys<I>, counter: [I::U; 4]) -> [I::U; 4] {
+pub(super) fn philox_rounds<I: Isa>(
+    isa: I,
+    k0: &[I::U; 10],
+    k1: &[I::U; 10],
+    counter: [I::U; 4],
+) -> [I::U; 4] {
     let [mut c0, mut c1, mut c2, mut c3] = counter;
     for r in 0..10 {
         let (hi0, lo0) = isa.mul_hi_lo::<PHILOX_M0>(c0);
         let (hi1, lo1) = isa.mul_hi_lo::<PHILOX_M1>(c2);
         (c0, c1, c2, c3) = (
-            isa.xor3_u(hi1, c1, keys.k0[r]),
+            isa.xor3_u(hi1, c1, k0[r]),
             lo1,
-            isa.xor3_u(hi0, c3, keys.k1[r]),
+            isa.xor3_u(hi0, c3, k1[r]),
             lo0,
         );
     }
@@ -317,7 +328,8 @@ impl<I: Isa, T: Transform<I>> Kernel<'_, I, T> {
         // A lane whose low word wrapped carries into the high word (all ones = −1).
         let c1 = isa.sub_u(isa.splat_u((block >> 32) as u32), isa.lt_u(c0, base));
         let [s0, s1] = self.stream;
-        self.t.apply(isa, philox(isa, &self.keys, [c0, c1, s0, s1]))
+        let words = isa.philox(&self.keys.k0, &self.keys.k1, [c0, c1, s0, s1]);
+        self.t.apply(isa, words)
     }
 
     /// Elements `first..first + dst.len()` through a buffer, one step at a time.
