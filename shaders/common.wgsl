@@ -21,6 +21,7 @@ struct Dispatch {
     hi: f32,
     pad0: f32,
     pad1: f32,
+    // The kind is also the pipeline constant KIND, which is what the shader reads.
     kind: u32,
     pad2: u32,
     pad3: u32,
@@ -44,7 +45,10 @@ struct Dispatch {
 
 @group(0) @binding(0) var<uniform> d: Dispatch;
 
-// Transform kinds, as `transform::Kind`.
+// The transform, as `transform::Kind`, fixed per pipeline: with it a constant, the compiler
+// drops the other transforms. (A run-time branch on `d.kind` costs every transform on
+// software rasterizers, which execute both sides of a branch they cannot prove uniform.)
+override KIND: u32 = 0u;
 const KIND_UNIFORM: u32 = 1u;
 const KIND_NORMAL: u32 = 2u;
 const KIND_TRUNCATED: u32 = 3u;
@@ -382,20 +386,19 @@ fn truncated_value(w: u32) -> f32 {
 
 // The four f32 values of Philox block `b`: lane l is tensor element 4b + l.
 fn block_values(b: vec2<u32>) -> vec4<f32> {
-    // `kind` is uniform across the dispatch, so this branch never diverges.
-    if d.kind == KIND_UNIFORM {
+    if KIND == KIND_UNIFORM {
         let w = philox(b);
         return vec4<f32>(uniform_value(w.x), uniform_value(w.y), uniform_value(w.z),
                          uniform_value(w.w));
     }
-    if d.kind == KIND_NORMAL {
+    if KIND == KIND_NORMAL {
         let w = philox(b);
         let z01 = box_muller(w.x, w.y);
         let z23 = box_muller(w.z, w.w);
         let mean = vec4<f32>(d.mean);
         return fma(vec4<f32>(d.std_dev), vec4<f32>(z01, z23), mean);
     }
-    if d.kind == KIND_TRUNCATED {
+    if KIND == KIND_TRUNCATED {
         let w = philox(b);
         return vec4<f32>(truncated_value(w.x), truncated_value(w.y), truncated_value(w.z),
                          truncated_value(w.w));

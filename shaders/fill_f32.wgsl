@@ -14,6 +14,16 @@ fn fill_f32(@builtin(workgroup_id) wg: vec3<u32>,
     // (lane r = index0 & 3), so lane l is element offset 4t + l − r from index0.
     let r = d.index0.x & 3u;
     let values = block_values(add64(block_of(d.index0), t));
+    let base = 4u * t;
+    if r == 0u && base + 4u <= d.count {
+        // PERF: the common case, a whole block inside the range, stores without lane tests.
+        let p = d.out_first + base;
+        out[p] = values.x;
+        out[p + 1u] = values.y;
+        out[p + 2u] = values.z;
+        out[p + 3u] = values.w;
+        return;
+    }
     for (var l = 0u; l < 4u; l++) {
         let off = i32(4u * t + l) - i32(r);
         if off >= 0 && u32(off) < d.count {

@@ -151,9 +151,8 @@ pub(crate) fn grid(threads: u32) -> (u32, u32) {
 pub struct GpuFiller {
     device: wgpu::Device,
     layout: wgpu::BindGroupLayout,
-    f32: wgpu::ComputePipeline,
-    f16: wgpu::ComputePipeline,
-    bf16: wgpu::ComputePipeline,
+    /// Fill pipelines by transform kind (index `Kind as usize`), each as f32, f16, bf16.
+    fills: [[wgpu::ComputePipeline; 3]; 4],
     philox_words: wgpu::ComputePipeline,
     int64: bool,
 }
@@ -226,22 +225,30 @@ impl GpuFiller {
                 })
             };
             let (f32_module, half_module) = (module(Output::F32), module(Output::Half));
-            let pipeline = |module: &wgpu::ShaderModule, entry: &str| {
+            let pipeline = |module: &wgpu::ShaderModule, entry: &str, kind: u32| {
                 device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                     label: Some(entry),
                     layout: Some(&pipeline_layout),
                     module,
                     entry_point: Some(entry),
-                    compilation_options: Default::default(),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &[("KIND", f64::from(kind))],
+                        ..Default::default()
+                    },
                     cache: None,
                 })
             };
+            let fills = [0, 1, 2, 3].map(|kind| {
+                [
+                    pipeline(&f32_module, "fill_f32", kind),
+                    pipeline(&half_module, "fill_f16", kind),
+                    pipeline(&half_module, "fill_bf16", kind),
+                ]
+            });
             Self {
                 device: device.clone(),
-                f32: pipeline(&f32_module, "fill_f32"),
-                f16: pipeline(&half_module, "fill_f16"),
-                bf16: pipeline(&half_module, "fill_bf16"),
-                philox_words: pipeline(&half_module, "philox_words"),
+                fills,
+                philox_words: pipeline(&half_module, "philox_words", 0),
                 layout,
                 int64,
             }
@@ -350,10 +357,11 @@ impl GpuFiller {
             return Ok(());
         }
         let params = sampler.f32_params()?;
+        let by_dtype = &self.fills[params.kind() as usize];
         let pipeline = match target.dtype {
-            DType::F16 => &self.f16,
-            DType::BF16 => &self.bf16,
-            _ => &self.f32,
+            DType::F16 => &by_dtype[1],
+            DType::BF16 => &by_dtype[2],
+            _ => &by_dtype[0],
         };
         let halves = target.dtype != DType::F32;
         let uniforms: Vec<DispatchUniform> = windows
