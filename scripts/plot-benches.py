@@ -3,7 +3,8 @@
 
 Reads every `<criterion dir>/**/new/benchmark.json` with the `estimates.json` beside it
 (written by `cargo bench --bench fill`), draws the `size-*` groups into one PNG, and can
-print every result as a Markdown table for BENCHMARKS.md.
+write the results as Markdown tables for BENCHMARKS.md: one table per group, then the
+ratios that BENCHMARKS.md quotes.
 
     python3 scripts/plot-benches.py                       # writes docs/bench.png
     python3 scripts/plot-benches.py --markdown results.md # also writes the table
@@ -55,18 +56,23 @@ def load(criterion_dir):
 
 
 def markdown(rows):
-    lines = [
-        "| group | method | parameter | median ms | Gelem/s | GB/s |",
-        "| --- | --- | --- | ---: | ---: | ---: |",
-    ]
-    for r in sorted(rows, key=lambda r: (r["group"], r["elements"] or 0, r["parameter"], r["method"])):
-        eps = f"{r['elem_per_s'] / 1e9:.3f}" if r["elem_per_s"] else "-"
-        bps = f"{r['bytes_per_s'] / 1e9:.2f}" if r["bytes_per_s"] else "-"
-        lines.append(
-            f"| {r['group']} | `{r['method']}` | {r['parameter']} "
-            f"| {r['seconds'] * 1e3:.2f} | {eps} | {bps} |"
-        )
-    return "\n".join(lines) + "\n"
+    """One table per group: a row per method, a column per parameter, G elements/s (median)."""
+    out = []
+    for group in sorted({r["group"] for r in rows}):
+        cells = [r for r in rows if r["group"] == group and r["elem_per_s"]]
+        # Columns in order of size, then name.
+        params = sorted({(r["elements"] or 0, r["parameter"]) for r in cells})
+        params = [p for _, p in params]
+        methods = sorted({r["method"] for r in cells})
+        value = {(r["method"], r["parameter"]): r["elem_per_s"] for r in cells}
+        out.append(f"**{group}** (G elements/s, median)\n")
+        out.append("| method | " + " | ".join(params) + " |")
+        out.append("| --- |" + " ---: |" * len(params))
+        for m in methods:
+            row = [f"{value[(m, p)] / 1e9:.3g}" if (m, p) in value else "-" for p in params]
+            out.append(f"| `{m}` | " + " | ".join(row) + " |")
+        out.append("")
+    return "\n".join(out)
 
 
 def parse_id(method):
