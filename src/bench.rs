@@ -23,9 +23,11 @@ mod gpu;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rand_distr::{Distribution, StandardNormal, StandardUniform};
+use rand_distr::num_traits::Float;
+use rand_distr::uniform::SampleUniform;
+use rand_distr::{Distribution, Normal, StandardNormal, Uniform};
 use rand_pcg::Pcg64Mcg;
-use rand_pcg::rand_core::SeedableRng;
+use rand_pcg::rand_core::{Rng, SeedableRng};
 use rayon::prelude::*;
 
 use crate::cpu::{Cpu, SimdLevel};
@@ -355,15 +357,13 @@ impl CpuBench {
             CpuMethod::Pcg => {
                 let params = sampler.f64_params();
                 if T::DTYPE == DType::F64 {
+                    let draw = Draw::new(&params, |v| v)?;
                     let out: &mut [f64] = bytemuck::cast_slice_mut(out);
-                    self.per_thread(out, |k, part| {
-                        pcg_fill(&params, seed, k, part, |v: f64| v, |v| v);
-                    });
+                    self.per_thread(out, |k, part| pcg_fill(&draw, seed, k, part, |v| v));
                 } else {
                     // The narrow types are drawn as f32 and rounded, as a user would.
-                    self.per_thread(out, |k, part| {
-                        pcg_fill(&params, seed, k, part, |v| v as f32, T::from_f32);
-                    });
+                    let draw = Draw::new(&params, |v| v as f32)?;
+                    self.per_thread(out, |k, part| pcg_fill(&draw, seed, k, part, T::from_f32));
                 }
                 Ok(())
             }
@@ -406,52 +406,91 @@ fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
         .map_err(|e| Error::Threads(e.to_string()))
 }
 
-/// Fills `out` from a `Pcg64Mcg` seeded for (`seed`, `part`), drawing in the float type `F`
-/// (built from f64 parameters by `param`) and storing through `store`.
-fn pcg_fill<F, T>(
-    params: &F64Params,
-    seed: u64,
-    part: usize,
-    out: &mut [T],
-    param: impl Fn(f64) -> F,
-    store: impl Fn(F) -> T,
-) where
-    F: Copy + PartialOrd + std::ops::Mul<Output = F> + std::ops::Add<Output = F>,
-    T: Copy,
+/// The baseline's distribution, built from `rand_distr`'s own types as a user would.
+enum Draw<F>
+where
+    F: Float + SampleUniform,
     StandardNormal: Distribution<F>,
-    StandardUniform: Distribution<F>,
+{
+    Constant(F),
+    Uniform(Uniform<F>),
+    Normal(Normal<F>),
+    /// A normal redrawn until it falls in `[lo, hi]`, as Keras' and TensorFlow's truncated
+    /// normal do.
+    Truncated {
+        normal: Normal<F>,
+        lo: F,
+        hi: F,
+    },
+}
+
+impl<F> Draw<F>
+where
+    F: Float + SampleUniform,
+    StandardNormal: Distribution<F>,
+{
+    /// The distribution of `params` in the float type `F`, each parameter converted by `cast`.
+    fn new(params: &F64Params, cast: impl Fn(f64) -> F) -> Result<Self> {
+        let normal = |mean: f64, std: f64| {
+            Normal::new(cast(mean), cast(std)).map_err(|_| Error::NotFinite {
+                name: "baseline std",
+                value: std,
+            })
+        };
+        Ok(match *params {
+            F64Params::Constant(v) => Draw::Constant(cast(v)),
+            F64Params::Uniform { low, high } => {
+                Draw::Uniform(Uniform::new(cast(low), cast(high)).map_err(|_| {
+                    Error::BadBounds {
+                        low_name: "baseline low",
+                        high_name: "baseline high",
+                        low,
+                        high,
+                    }
+                })?)
+            }
+            F64Params::Normal { mean, std } => Draw::Normal(normal(mean, std)?),
+            F64Params::TruncatedNormal { mean, std, a, b } => Draw::Truncated {
+                normal: normal(mean, std)?,
+                lo: cast(mean + a * std),
+                hi: cast(mean + b * std),
+            },
+        })
+    }
+}
+
+impl<F> Distribution<F> for Draw<F>
+where
+    F: Float + SampleUniform,
+    StandardNormal: Distribution<F>,
+{
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> F {
+        match self {
+            Draw::Constant(v) => *v,
+            Draw::Uniform(u) => u.sample(rng),
+            Draw::Normal(n) => n.sample(rng),
+            Draw::Truncated { normal, lo, hi } => loop {
+                let v = normal.sample(rng);
+                if *lo <= v && v <= *hi {
+                    break v;
+                }
+            },
+        }
+    }
+}
+
+/// Fills part `part` of a tensor from `draw` with a `Pcg64Mcg` seeded for (`seed`, `part`),
+/// storing each value through `store`.
+fn pcg_fill<F, T>(draw: &Draw<F>, seed: u64, part: usize, out: &mut [T], store: impl Fn(F) -> T)
+where
+    F: Float + SampleUniform,
+    StandardNormal: Distribution<F>,
 {
     // `seed_from_u64` expands the seed through PCG32, so neighbouring parts get unrelated
     // generators: the usual way to give each thread its own stream.
     let mut rng = Pcg64Mcg::seed_from_u64(seed ^ (part as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    match *params {
-        F64Params::Constant(v) => out.fill(store(param(v))),
-        F64Params::Uniform { low, high } => {
-            let (low, width) = (param(low), param(high - low));
-            for v in out {
-                let u: F = StandardUniform.sample(&mut rng);
-                *v = store(low + width * u);
-            }
-        }
-        F64Params::Normal { mean, std } => {
-            let (mean, std) = (param(mean), param(std));
-            for v in out {
-                let z: F = StandardNormal.sample(&mut rng);
-                *v = store(mean + std * z);
-            }
-        }
-        F64Params::TruncatedNormal { mean, std, a, b } => {
-            let (mean, std, a, b) = (param(mean), param(std), param(a), param(b));
-            for v in out {
-                let z = loop {
-                    let z: F = StandardNormal.sample(&mut rng);
-                    if a <= z && z <= b {
-                        break z;
-                    }
-                };
-                *v = store(mean + std * z);
-            }
-        }
+    for v in out {
+        *v = store(draw.sample(&mut rng));
     }
 }
 
