@@ -12,9 +12,9 @@ use super::CliError;
 /// Arguments of `varscale bench`.
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Where to run: cpu, gpu, or all (the GPU rows are skipped with a warning when no
-    /// adapter is found).
-    #[arg(long, value_enum, default_value_t = Device::Cpu)]
+    /// Where to run: cpu, gpu, or all (with all, the GPU rows are skipped with a warning
+    /// when no adapter is found; software adapters such as llvmpipe are measured).
+    #[arg(long, value_enum, default_value_t = Device::All)]
     device: Device,
     /// Threads for the multi-threaded rows [default: all cores]; single-thread rows are
     /// always added.
