@@ -97,6 +97,36 @@ pub enum Error {
     /// An error from the GPU path (no adapter, bad buffer, device lost, ...).
     #[error("gpu: {0}")]
     Gpu(String),
+    /// A file that could not be read or written (missing, full disk, permissions, ...).
+    #[error("{path}: {reason}")]
+    Io {
+        /// The file involved.
+        path: String,
+        /// What the operating system or the format check said.
+        reason: String,
+    },
+    /// An output file that exists and was not to be overwritten.
+    #[error("{path} already exists")]
+    FileExists {
+        /// The file that exists.
+        path: String,
+    },
+    /// A model spec or checkpoint header that is malformed or inconsistent.
+    #[error("{origin}{}: {reason}", line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    Spec {
+        /// The file (or other source) the spec came from.
+        origin: String,
+        /// The 1-based line the problem is on, where known.
+        line: Option<usize>,
+        /// What is wrong, naming the bad value.
+        reason: String,
+    },
+    /// A write stopped by a cancel request (Ctrl-C); nothing was left at the target.
+    #[error("interrupted: {path} was not written")]
+    Interrupted {
+        /// The target that was not written.
+        path: String,
+    },
 }
 
 /// Shorthand for `Result<T, varscale::Error>`.

@@ -10,6 +10,7 @@
 //! - the API: [`Initializer`], [`Fans`], [`Layout`], [`DType`];
 //! - the generator and transforms: [`philox`], [`transform`], [`Sampler`];
 //! - the backends: [`cpu`] and, with the `gpu` feature, `gpu` (WGSL through wgpu).
+//! - files: [`io`] streams tensors to `.npy` and `.safetensors`; [`model`] reads model specs.
 //!
 //! # Example
 //! ```
@@ -24,12 +25,15 @@
 
 pub mod bench;
 pub mod cpu;
+pub mod diagnose;
 pub mod dtype;
 pub mod error;
 pub mod fans;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 pub mod init;
+pub mod io;
+pub mod model;
 pub mod philox;
 pub mod sampler;
 pub mod transform;
@@ -67,3 +71,8 @@ pub fn init_tensor<T: Element>(
     Cpu::new().fill(&sampler, rng, 0, &mut out)?;
     Ok(out)
 }
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -11,14 +11,18 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(e) if e.use_stderr() => {
             // Usage errors get the same one-line form and exit status as every other bad input.
-            let first = e
-                .to_string()
-                .lines()
+            // clap ends some first lines with ':' and names the culprit on the next line.
+            let text = e.to_string();
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let mut line = lines
                 .next()
                 .unwrap_or_default()
                 .trim_start_matches("error: ")
                 .to_string();
-            eprintln!("varscale: {first}");
+            if line.ends_with(':') {
+                line = format!("{line} {}", lines.next().unwrap_or_default());
+            }
+            eprintln!("varscale: {line}");
             return ExitCode::from(2);
         }
         Err(e) => {

@@ -153,7 +153,9 @@ fn large_outputs_take_streaming_stores_and_match_the_reference() {
     let (mut r, seed) = TestRng::from_env_or_clock();
     let len = (4 << 20) + 1 + r.below(100) as usize;
     let levels = SimdLevel::supported();
-    for (name, sampler) in samplers() {
+    // One sampler per transform (the tail-branch truncation for the truncated normal).
+    let kinds = ["constant", "uniform-asym", "normal", "truncated-mixed-tail"];
+    for (name, sampler) in samplers().into_iter().filter(|(n, _)| kinds.contains(n)) {
         let p = params(&sampler);
         let rng = Philox::new(r.next(), r.next());
         let start = r.start(len as u64);

@@ -3,6 +3,9 @@
 mod bench;
 mod diagnose;
 mod fill;
+mod info;
+mod model;
+mod output;
 
 use std::fmt;
 
@@ -21,9 +24,9 @@ enum Command {
     /// Initialise one tensor and write it to .npy or .safetensors.
     Fill(fill::FillArgs),
     /// Initialise every tensor of a model spec (TOML) into one .safetensors file.
-    Model(fill::ModelArgs),
+    Model(model::ModelArgs),
     /// Show the CPU SIMD level, threads, GPU adapters, and what `--device auto` picks.
-    Info(fill::InfoArgs),
+    Info(info::InfoArgs),
     /// Measure fill throughput against baselines and the memory-write ceiling.
     Bench(bench::BenchArgs),
     /// Show how activations and gradients vanish or explode through a deep network.
@@ -67,10 +70,18 @@ impl fmt::Display for CliError {
 }
 
 impl From<varscale::Error> for CliError {
-    /// Library errors come from bad parameters, except those from a device.
+    /// Library errors come from bad parameters, except those from a device, a write, or a
+    /// cancel (exit status 130, as a shell reports SIGINT).
     fn from(e: varscale::Error) -> Self {
         match e {
-            varscale::Error::Gpu(_) => Self::runtime(e),
+            varscale::Error::Gpu(_) | varscale::Error::Io { .. } => Self::runtime(e),
+            varscale::Error::FileExists { path } => Self::usage(format!(
+                "{path} already exists (pass --force to overwrite it)"
+            )),
+            varscale::Error::Interrupted { .. } => Self {
+                message: e.to_string(),
+                code: 130,
+            },
             _ => Self::usage(e),
         }
     }
@@ -80,8 +91,8 @@ impl From<varscale::Error> for CliError {
 pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Fill(a) => fill::fill(&a),
-        Command::Model(a) => fill::model(&a),
-        Command::Info(a) => fill::info(&a),
+        Command::Model(a) => model::model(&a),
+        Command::Info(a) => info::info(&a),
         Command::Bench(a) => bench::run(&a),
         Command::Diagnose(a) => diagnose::run(&a),
     }

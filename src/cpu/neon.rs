@@ -1,7 +1,7 @@
 //! The AArch64 level: Advanced SIMD (NEON), 4 lanes, part of the AArch64 baseline.
 //!
-//! LIMIT: no AArch64 machine or target was at hand when this was written, so this module has
-//! been compiled and tested only by whoever builds on AArch64; it has no streaming stores.
+//! LIMIT: no AArch64 machine was at hand when this was written: the module was type-checked
+//! and linted for `aarch64-unknown-linux-gnu` but never run; it has no streaming stores.
 
 use std::arch::aarch64::*;
 
@@ -18,9 +18,15 @@ macro_rules! vector_op {
     };
 }
 
-/// Elements `start..start + out.len()` of an f32 tensor.
-pub(super) fn fill_f32(p: &F32Params, rng: &Philox, start: u64, out: &mut [f32]) {
-    fill_f32_with(Neon(()), p, rng, start, out, false);
+/// Elements `start..start + out.len()` of an f32 tensor (`nontemporal` has no effect here).
+pub(super) fn fill_f32(
+    p: &F32Params,
+    rng: &Philox,
+    start: u64,
+    out: &mut [f32],
+    nontemporal: bool,
+) {
+    fill_f32_with(Neon(()), p, rng, start, out, nontemporal);
 }
 
 /// Proof that NEON is available (always, on AArch64).
