@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use varscale::gpu::{FillTarget, Gpu, GpuFiller, GpuOptions, Multiply};
 use varscale::{Cpu, Initializer, Layout, Philox, Sampler};
 
@@ -50,7 +50,7 @@ fn bench(c: &mut Criterion) {
     let constant = Sampler::constant(0.0).expect("valid");
     let rng = Philox::new(42, 7);
     let target = FillTarget::new(&buffer, 0..ELEMENTS);
-    let limbs = GpuFiller::new(gpu.device(), Multiply::Limbs).expect("limb pipelines");
+    let limbs = GpuFiller::new(gpu.device(), gpu.queue(), Multiply::Limbs).expect("limb pipelines");
     let mut fillers = vec![("limbs", &limbs)];
     if gpu.filler().uses_int64() {
         fillers.push(("int64", gpu.filler()));
@@ -59,9 +59,11 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("fill_64Mi_f32");
     group
         .throughput(Throughput::Bytes(bytes))
+        // One fill is 10 to 500 ms on lavapipe: ten flat samples keep the run short.
+        .sampling_mode(SamplingMode::Flat)
         .sample_size(10)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3));
+        .warm_up_time(Duration::from_millis(200))
+        .measurement_time(Duration::from_secs(1));
 
     group.bench_function("clear_buffer", |b| {
         b.iter(|| {

@@ -1,5 +1,10 @@
 // f16 and bf16 output, packed two per u32 word (element at even position in the low half).
 //
+// The rounding to half is integer code, not WGSL's `f16()` or `pack2x16float`, even where the
+// adapter has SHADER_F16: WGSL lets a float-to-half conversion round either way, and the
+// contract is nearest-even, equal to the CPU. Integer code is exact on every adapter, so no
+// SHADER_F16 variant is needed.
+//
 // Invocation t owns output words 2t, 2t+1 of the window counted from position
 // out_first & ~3, i.e. four half positions. A word half inside the range and half outside
 // (only at the ends of a dispatch) is read, merged and written back by its single owner, so
@@ -120,4 +125,13 @@ fn philox_words() {
     out[1] = w.y;
     out[2] = w.z;
     out[3] = w.w;
+}
+
+// fma(a, b, mean) of the dispatch's parameters, as bits: the host passes a = b = 1 + 2⁻¹²
+// and mean = −(1 + 2⁻¹¹). Fused, the result is 2⁻²⁴; as a multiply then an add, the product
+// rounds (a tie, to even) to 1 + 2⁻¹¹ and the result is 0. The operands come from the uniform
+// block so that no compiler can fold the expression.
+@compute @workgroup_size(1)
+fn fma_probe() {
+    out[0] = bitcast<u32>(fma(d.a, d.b, d.mean));
 }

@@ -16,7 +16,11 @@ fn gpu() -> Option<&'static Gpu> {
     static GPU: OnceLock<Option<Gpu>> = OnceLock::new();
     let gpu = GPU.get_or_init(|| match Gpu::new(&GpuOptions::allow_software()) {
         Ok(g) => {
-            eprintln!("gpu tests on {}", g.adapter());
+            eprintln!(
+                "gpu tests on {}; fma fused: {}",
+                g.adapter(),
+                g.filler().has_fused_fma()
+            );
             Some(g)
         }
         Err(e) => {
@@ -38,7 +42,7 @@ fn gpu() -> Option<&'static Gpu> {
 fn fillers(gpu: &'static Gpu) -> Vec<&'static GpuFiller> {
     static LIMBS: OnceLock<GpuFiller> = OnceLock::new();
     let limbs = LIMBS.get_or_init(|| {
-        GpuFiller::new(gpu.device(), Multiply::Limbs).expect("limb pipelines compile")
+        GpuFiller::new(gpu.device(), gpu.queue(), Multiply::Limbs).expect("limb pipelines compile")
     });
     let mut out = vec![limbs];
     if gpu.filler().uses_int64() {
@@ -376,8 +380,8 @@ fn first_difference<T: bytemuck::Pod + PartialEq>(got: &[T], want: &[T]) -> Opti
     got.iter().zip(want).position(|(g, w)| g != w)
 }
 
-/// A tensor larger than the storage binding limit (windows) with more than 65,535
-/// workgroups per window (2-D grid), at an unaligned offset, across index 2³².
+/// A tensor larger than the storage binding limit (windows), at an unaligned offset, across
+/// index 2³².
 #[test]
 fn f32_tensor_larger_than_a_binding() {
     let Some(gpu) = gpu() else { return };
@@ -389,9 +393,8 @@ fn f32_tensor_larger_than_a_binding() {
     let offset = 28u64;
     let start = (1u64 << 32) - 1000;
     eprintln!(
-        "{n} f32 ({} MiB), binding windows of {max_bind} bytes, {} workgroups for one window",
-        bytes >> 20,
-        (max_bind / 16).div_ceil(64)
+        "{n} f32 ({} MiB), binding windows of {max_bind} bytes",
+        bytes >> 20
     );
     let rng = Philox::new(fresh_seed("f32_tensor_larger_than_a_binding"), 11);
     let sampler = Sampler::uniform(-2.0, 2.0).expect("valid");
@@ -409,7 +412,9 @@ fn f32_tensor_larger_than_a_binding() {
     assert_eq!(first_difference(&got, &want), None);
 }
 
-/// A half tensor over several windows, at an odd position: windows never split a word.
+/// A half tensor over several windows, at an odd position: windows never split a word. On
+/// lavapipe a full 128 MiB window is 2²⁴ invocations in 262,144 workgroups, four times what
+/// one dimension holds, so the 2-D grid is exercised.
 #[test]
 fn half_tensor_larger_than_a_binding() {
     let Some(gpu) = gpu() else { return };
@@ -537,6 +542,61 @@ fn default_options_refuse_software_adapters() {
             assert!(
                 m.contains("no hardware GPU adapter") || m.contains("no GPU adapter"),
                 "{m}"
+            );
+        }
+    }
+}
+
+/// The uniform's multiply-add against the CPU's fused one over awkward parameters: midpoints
+/// that nearly cancel the scaled term, ranges far from zero, tiny and huge scales. Where the
+/// device's `fma` is unfused this exercises the shader's integer `fma_exact`.
+#[test]
+fn uniform_is_bit_identical_over_awkward_ranges() {
+    let Some(gpu) = gpu() else { return };
+    let mut p = Params(fresh_seed("uniform_awkward_ranges"));
+    const N: usize = 4099;
+    let buffer = storage(gpu, 4 * N as u64);
+    let mut got = vec![0f32; N];
+    let mut want = vec![0f32; N];
+    // A random f32 in ±[2^lo, 2^hi) with a random 24-bit significand.
+    let mut value = |lo: i32, hi: i32| {
+        let m = 1.0 + (p.next() >> 40) as f64 / (1u64 << 24) as f64;
+        let e = lo + (p.next() % (hi - lo) as u64) as i32;
+        let s = if p.next() & 1 == 0 { 1.0 } else { -1.0 };
+        s * m * 2f64.powi(e)
+    };
+    let mut ranges = Vec::new();
+    for _ in 0..40 {
+        let (a, b) = (value(-30, 30), value(-30, 30));
+        ranges.push((
+            a.min(b),
+            a.max(b) + f64::from(f32::EPSILON) * a.abs().max(b.abs()),
+        ));
+        // Nearly symmetric: the midpoint is tiny next to the half-width.
+        let h = value(-10, 10).abs();
+        ranges.push((-h, h * (1.0 + value(-20, -12).abs())));
+        // Narrow, far from zero: the scaled term is tiny next to the midpoint.
+        let c = value(0, 20);
+        ranges.push((c, c + c.abs() * value(-22, -10).abs()));
+    }
+    for filler in fillers(gpu) {
+        for &(low, high) in &ranges {
+            let Ok(sampler) = Sampler::uniform(low, high) else {
+                continue;
+            };
+            let rng = Philox::new(p.next(), p.next());
+            let target = FillTarget::new(&buffer, 0..N as u64);
+            filler
+                .fill(gpu.queue(), &sampler, rng, &target)
+                .expect("fill");
+            gpu.read_buffer(&buffer, 0, &mut got).expect("read");
+            let params = sampler.f32_params().expect("f32");
+            f32_fill_reference(&params, &rng, 0, &mut want);
+            assert_eq!(
+                first_difference(&got, &want),
+                None,
+                "uniform({low:e}, {high:e}), fused fma: {}",
+                filler.has_fused_fma()
             );
         }
     }

@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use super::shader::{self, Output};
-use super::{Multiply, scoped};
+use super::{Multiply, map_read, scoped};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::philox::Philox;
@@ -13,6 +13,8 @@ use crate::transform::F32Params;
 
 /// Invocations per workgroup; the shaders declare the same (`WG` in common.wgsl).
 pub(crate) const WORKGROUP_SIZE: u32 = 64;
+/// Philox blocks each f32 invocation computes in turn (`fill_f32` loops over as many).
+const F32_BLOCKS_PER_INVOCATION: u32 = 4;
 /// The per-dimension workgroup limit every WebGPU device offers at least.
 const MAX_GROUPS_PER_DIM: u32 = 65_535;
 /// Bytes of one [`DispatchUniform`].
@@ -140,7 +142,7 @@ pub(crate) fn grid(threads: u32) -> (u32, u32) {
 /// # -> varscale::Result<()> {
 /// use varscale::gpu::{FillTarget, GpuFiller, Multiply};
 /// use varscale::{Initializer, Layout, Philox};
-/// let filler = GpuFiller::new(device, Multiply::Auto)?;
+/// let filler = GpuFiller::new(device, queue, Multiply::Auto)?;
 /// let sampler = Initializer::he_normal().sampler_for_shape(&[4096, 4096], Layout::Keras)?;
 /// let mut encoder = device.create_command_encoder(&Default::default());
 /// filler.record(&mut encoder, &sampler, Philox::new(42, 7), &FillTarget::new(weights, 0..4096 * 4096))?;
@@ -152,18 +154,23 @@ pub struct GpuFiller {
     device: wgpu::Device,
     layout: wgpu::BindGroupLayout,
     /// Fill pipelines by transform kind (index `Kind as usize`), each as f32, f16, bf16.
-    fills: [[wgpu::ComputePipeline; 3]; 4],
+    fills: Vec<[wgpu::ComputePipeline; 3]>,
     philox_words: wgpu::ComputePipeline,
     int64: bool,
+    fused_fma: bool,
 }
 
 impl GpuFiller {
     /// Compiles the fill pipelines for `device`.
     ///
+    /// It first runs one tiny dispatch on `queue` and waits for it, to learn whether the
+    /// device's `fma` is fused: where it is not, the uniform's multiply-add is computed
+    /// exactly in integers so that it still matches the CPU bit for bit.
+    ///
     /// # Errors
     /// [`Error::Gpu`] when `Multiply::Int64` is asked of a device without `SHADER_INT64`, or
-    /// when shader compilation fails.
-    pub fn new(device: &wgpu::Device, multiply: Multiply) -> Result<Self> {
+    /// when shader compilation or the probe fails.
+    pub fn new(device: &wgpu::Device, queue: &wgpu::Queue, multiply: Multiply) -> Result<Self> {
         let has_int64 = device.features().contains(wgpu::Features::SHADER_INT64);
         let int64 = match multiply {
             Multiply::Auto => has_int64,
@@ -184,75 +191,163 @@ impl GpuFiller {
             }
         );
 
-        scoped(device, "pipeline creation", || {
-            let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                label: Some("varscale fill"),
-                entries: &[
-                    wgpu::BindGroupLayoutEntry {
-                        binding: 0,
-                        visibility: wgpu::ShaderStages::COMPUTE,
-                        ty: wgpu::BindingType::Buffer {
-                            ty: wgpu::BufferBindingType::Uniform,
-                            has_dynamic_offset: false,
-                            min_binding_size: wgpu::BufferSize::new(UNIFORM_BYTES),
+        let (layout, pipeline_layout, f32_module, half_module) =
+            scoped(device, "shader compilation", || {
+                let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some("varscale fill"),
+                    entries: &[
+                        wgpu::BindGroupLayoutEntry {
+                            binding: 0,
+                            visibility: wgpu::ShaderStages::COMPUTE,
+                            ty: wgpu::BindingType::Buffer {
+                                ty: wgpu::BufferBindingType::Uniform,
+                                has_dynamic_offset: false,
+                                min_binding_size: wgpu::BufferSize::new(UNIFORM_BYTES),
+                            },
+                            count: None,
                         },
-                        count: None,
-                    },
-                    wgpu::BindGroupLayoutEntry {
-                        binding: 1,
-                        visibility: wgpu::ShaderStages::COMPUTE,
-                        ty: wgpu::BindingType::Buffer {
-                            ty: wgpu::BufferBindingType::Storage { read_only: false },
-                            has_dynamic_offset: false,
-                            min_binding_size: wgpu::BufferSize::new(4),
+                        wgpu::BindGroupLayoutEntry {
+                            binding: 1,
+                            visibility: wgpu::ShaderStages::COMPUTE,
+                            ty: wgpu::BindingType::Buffer {
+                                ty: wgpu::BufferBindingType::Storage { read_only: false },
+                                has_dynamic_offset: false,
+                                min_binding_size: wgpu::BufferSize::new(4),
+                            },
+                            count: None,
                         },
-                        count: None,
-                    },
-                ],
-            });
-            let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some("varscale fill"),
-                bind_group_layouts: &[Some(&layout)],
-                immediate_size: 0,
-            });
-            let module = |output| {
-                device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(match output {
-                        Output::F32 => "varscale fill_f32",
-                        Output::Half => "varscale fill_half",
-                    }),
-                    source: wgpu::ShaderSource::Wgsl(shader::source(output, int64).into()),
-                })
-            };
-            let (f32_module, half_module) = (module(Output::F32), module(Output::Half));
-            let pipeline = |module: &wgpu::ShaderModule, entry: &str, kind: u32| {
+                    ],
+                });
+                let pipeline_layout =
+                    device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                        label: Some("varscale fill"),
+                        bind_group_layouts: &[Some(&layout)],
+                        immediate_size: 0,
+                    });
+                let module = |output| {
+                    device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(match output {
+                            Output::F32 => "varscale fill_f32",
+                            Output::Half => "varscale fill_half",
+                        }),
+                        source: wgpu::ShaderSource::Wgsl(shader::source(output, int64).into()),
+                    })
+                };
+                (
+                    layout,
+                    pipeline_layout,
+                    module(Output::F32),
+                    module(Output::Half),
+                )
+            })?;
+        let pipeline = |module: &wgpu::ShaderModule, entry: &str, kind: u32, fused: bool| {
+            scoped(device, "pipeline creation", || {
                 device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                     label: Some(entry),
                     layout: Some(&pipeline_layout),
                     module,
                     entry_point: Some(entry),
                     compilation_options: wgpu::PipelineCompilationOptions {
-                        constants: &[("KIND", f64::from(kind))],
+                        constants: &[
+                            ("KIND", f64::from(kind)),
+                            ("FUSED_FMA", f64::from(u8::from(fused))),
+                        ],
                         ..Default::default()
                     },
                     cache: None,
                 })
-            };
-            let fills = [0, 1, 2, 3].map(|kind| {
-                [
-                    pipeline(&f32_module, "fill_f32", kind),
-                    pipeline(&half_module, "fill_f16", kind),
-                    pipeline(&half_module, "fill_bf16", kind),
-                ]
-            });
-            Self {
-                device: device.clone(),
-                fills,
-                philox_words: pipeline(&half_module, "philox_words", 0),
-                layout,
-                int64,
+            })
+        };
+
+        let mut filler = Self {
+            device: device.clone(),
+            fills: Default::default(),
+            philox_words: pipeline(&half_module, "philox_words", 0, false)?,
+            layout,
+            int64,
+            fused_fma: false,
+        };
+        let probe = pipeline(&half_module, "fma_probe", 0, false)?;
+        filler.fused_fma = filler.probe_fma(queue, &probe)?;
+        log::info!(
+            "gpu: fma is {}",
+            if filler.fused_fma {
+                "fused"
+            } else {
+                "unfused: exact integer fma for uniform"
             }
-        })
+        );
+        let mut fills = Vec::with_capacity(4);
+        for kind in 0..4 {
+            let fused = filler.fused_fma;
+            fills.push([
+                pipeline(&f32_module, "fill_f32", kind, fused)?,
+                pipeline(&half_module, "fill_f16", kind, fused)?,
+                pipeline(&half_module, "fill_bf16", kind, fused)?,
+            ]);
+        }
+        filler.fills = fills;
+        Ok(filler)
+    }
+
+    /// Runs `fma_probe` and reads back whether `fma` rounded once.
+    fn probe_fma(&self, queue: &wgpu::Queue, probe: &wgpu::ComputePipeline) -> Result<bool> {
+        let x = 1.0 + 1.0 / 4096.0;
+        let params = F32Params {
+            a: x,
+            b: x,
+            mean: -(1.0 + 1.0 / 2048.0),
+            ..bytemuck::Zeroable::zeroed()
+        };
+        let (out, staging) = scoped(&self.device, "fma probe buffers", || {
+            let buffer = |usage| {
+                self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("varscale fma probe"),
+                    size: 16,
+                    usage,
+                    mapped_at_creation: false,
+                })
+            };
+            (
+                buffer(wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC),
+                buffer(wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST),
+            )
+        })?;
+        let uniform = DispatchUniform {
+            params,
+            ..bytemuck::Zeroable::zeroed()
+        };
+        let window = Window {
+            base: 0,
+            size: 16,
+            out_first: 0,
+            index0: 0,
+            count: 1,
+        };
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("varscale fma probe"),
+            });
+        self.encode(&mut encoder, probe, &out, &[window], &[uniform], 1)?;
+        encoder.copy_buffer_to_buffer(&out, 0, &staging, 0, 16);
+        scoped(&self.device, "submitting the fma probe", || {
+            queue.submit([encoder.finish()]);
+        })?;
+        map_read(&self.device, &staging, 16)?;
+        let bits = staging
+            .get_mapped_range(0..4)
+            .map(|view| u32::from_le_bytes([view[0], view[1], view[2], view[3]]))
+            .map_err(|e| Error::Gpu(format!("reading the fma probe: {e}")));
+        staging.unmap();
+        // Fused: exactly 2⁻²⁴. Unfused: 0.
+        Ok(f32::from_bits(bits?) == 1.0 / 16_777_216.0)
+    }
+
+    /// Whether the device's `fma` is fused. Where it is not, the uniform kind computes its
+    /// multiply-add exactly in integer arithmetic (slower, same bits).
+    pub fn has_fused_fma(&self) -> bool {
+        self.fused_fma
     }
 
     /// Whether the pipelines multiply through `SHADER_INT64` (else through 16-bit limbs).
@@ -357,7 +452,9 @@ impl GpuFiller {
             return Ok(());
         }
         let params = sampler.f32_params()?;
-        let by_dtype = &self.fills[params.kind() as usize];
+        let Some(by_dtype) = self.fills.get(params.kind() as usize) else {
+            return Err(Error::Gpu(format!("no pipeline for kind {}", params.kind)));
+        };
         let pipeline = match target.dtype {
             DType::F16 => &by_dtype[1],
             DType::BF16 => &by_dtype[2],
@@ -386,7 +483,15 @@ impl GpuFiller {
                 }
             })
             .collect();
-        self.encode(encoder, pipeline, target.buffer, &windows, &uniforms)
+        let per_invocation = if halves { 1 } else { F32_BLOCKS_PER_INVOCATION };
+        self.encode(
+            encoder,
+            pipeline,
+            target.buffer,
+            &windows,
+            &uniforms,
+            per_invocation,
+        )
     }
 
     /// Records one dispatch per window, each with its own slice of one uniform buffer.
@@ -397,6 +502,7 @@ impl GpuFiller {
         buffer: &wgpu::Buffer,
         windows: &[Window],
         uniforms: &[DispatchUniform],
+        per_invocation: u32,
     ) -> Result<()> {
         let stride = UNIFORM_BYTES.next_multiple_of(u64::from(
             self.device.limits().min_uniform_buffer_offset_alignment,
@@ -460,7 +566,7 @@ impl GpuFiller {
             });
             pass.set_pipeline(pipeline);
             for (group, u) in groups.iter().zip(uniforms) {
-                let (x, y) = grid(u.threads);
+                let (x, y) = grid(u.threads.div_ceil(per_invocation));
                 pass.set_bind_group(0, group, &[]);
                 pass.dispatch_workgroups(x, y, 1);
             }
@@ -521,7 +627,14 @@ impl GpuFiller {
             index0: block,
             count: 4,
         };
-        self.encode(encoder, &self.philox_words, buffer, &[window], &[uniform])
+        self.encode(
+            encoder,
+            &self.philox_words,
+            buffer,
+            &[window],
+            &[uniform],
+            1,
+        )
     }
 }
 
