@@ -12,7 +12,8 @@
 //! - the API: [`Initializer`], [`Fans`], [`Layout`], [`DType`];
 //! - the generator and transforms: [`philox`], [`transform`], [`Sampler`];
 //! - the backends: [`cpu`] and, with the `gpu` feature, `gpu` (WGSL through wgpu);
-//! - files: [`io`] streams tensors to `.npy` and `.safetensors`; [`model`] reads model specs.
+//! - files: [`io`] streams tensors to `.npy` and `.safetensors`; [`model`] reads model specs;
+//! - tools: [`bench`] measures throughput; [`diagnose`] follows signals through deep networks.
 //!
 //! # Example
 //! ```
@@ -25,6 +26,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod cpu;
 pub mod diagnose;
 pub mod dtype;

@@ -215,7 +215,14 @@ impl Cpu {
             DType::F32 => self.par_chunks(
                 bytemuck::cast_slice_mut::<T, f32>(out),
                 start,
-                |c, first| kernels::fill_f32(level, &params, &rng, first, c, nontemporal),
+                |c, first| {
+                    kernels::fill_f32(level, &params, &rng, first, c, nontemporal);
+                    // Non-temporal stores are weakly ordered: each worker fences its own, so
+                    // that they are visible before rayon reports the chunk done.
+                    if nontemporal {
+                        kernels::store_fence();
+                    }
+                },
             ),
             DType::F16 => self.par_chunks(
                 bytemuck::cast_slice_mut::<T, f16>(out),
@@ -227,10 +234,8 @@ impl Cpu {
                 start,
                 |c, first| kernels::fill_bf16(level, &params, &rng, first, c),
             ),
-            DType::F64 => unreachable!("f64 returned above"),
-        }
-        if nontemporal {
-            kernels::store_fence();
+            // Generated above, from f64 parameters.
+            DType::F64 => {}
         }
         Ok(())
     }
