@@ -91,6 +91,23 @@ trait WideLanes: Isa {
 /// slower on the AMD Zen 4 this was measured on, and `vpmulld` is two uops on Intel.
 #[inline(always)]
 fn philox_wide<I: WideLanes>(isa: I, k0: &[I::U; 10], k1: &[I::U; 10], c: [I::U; 4]) -> [I::U; 4] {
+    let halves = philox_halves(isa, k0, k1, c);
+    let mut out = c;
+    for (k, w) in out.iter_mut().enumerate() {
+        *w = isa.narrow([halves[0][k], halves[1][k]]);
+    }
+    out
+}
+
+/// The rounds of [`philox_wide`], output left in 64-bit lanes: `[low half, high half]` of the
+/// blocks, word `k` in the low words of vector `k` of each half.
+#[inline(always)]
+fn philox_halves<I: WideLanes>(
+    isa: I,
+    k0: &[I::U; 10],
+    k1: &[I::U; 10],
+    c: [I::U; 4],
+) -> [[I::U; 4]; 2] {
     let mut halves = [c, c];
     for (k, v) in c.into_iter().enumerate() {
         [halves[0][k], halves[1][k]] = isa.widen(v);
@@ -107,11 +124,7 @@ fn philox_wide<I: WideLanes>(isa: I, k0: &[I::U; 10], k1: &[I::U; 10], c: [I::U;
             );
         }
     }
-    let mut out = c;
-    for (k, w) in out.iter_mut().enumerate() {
-        *w = isa.narrow([halves[0][k], halves[1][k]]);
-    }
-    out
+    halves
 }
 
 impl WideLanes for Avx2 {
@@ -366,6 +379,29 @@ impl Isa for Avx2 {
     }
 }
 
+/// Words `(a, b)` side by side in each 64-bit lane: the low words of `a` stay, those of `b`
+/// are copied into the high words.
+#[inline(always)]
+fn pair_low_words(a: __m512i, b: __m512i) -> __m512i {
+    vector_op!(_mm512_mask_shuffle_epi32::<0xa0>(a, 0xaaaa, b))
+}
+
+/// Stores 16 floats to `p`, streaming or not.
+///
+/// # Safety
+/// `p` must be valid for 16 writes of `f32`, and 64-byte aligned when `nontemporal`.
+#[inline(always)]
+unsafe fn store_16(p: *mut f32, v: __m512, nontemporal: bool) {
+    // SAFETY: passed on from the caller; the token's features were detected.
+    unsafe {
+        if nontemporal {
+            _mm512_stream_ps(p, v)
+        } else {
+            _mm512_storeu_ps(p, v)
+        }
+    }
+}
+
 /// Proof that AVX-512 F, BW, DQ and VL are available.
 #[derive(Clone, Copy)]
 struct Avx512(());
@@ -452,6 +488,41 @@ impl Isa for Avx512 {
     #[inline(always)]
     fn philox(self, k0: &[__m512i; 10], k1: &[__m512i; 10], c: [__m512i; 4]) -> [__m512i; 4] {
         philox_wide(self, k0, k1, c)
+    }
+
+    const ELEMENT_ORDER: bool = true;
+
+    /// PERF: straight from the 64-bit lanes to element order in eight shuffles, where
+    /// narrowing and [`Isa::store4`]'s transpose take twenty.
+    #[inline(always)]
+    fn philox_elements(
+        self,
+        k0: &[__m512i; 10],
+        k1: &[__m512i; 10],
+        c: [__m512i; 4],
+    ) -> [__m512i; 4] {
+        // 64-bit lanes of `a` and `b` alternating: blocks 0–3, then blocks 4–7.
+        let first = vector_op!(_mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11));
+        let second = vector_op!(_mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15));
+        let mut out = c;
+        for (k, [w0, w1, w2, w3]) in philox_halves(self, k0, k1, c).into_iter().enumerate() {
+            let (a, b) = (pair_low_words(w0, w1), pair_low_words(w2, w3));
+            out[2 * k] = vector_op!(_mm512_permutex2var_epi64(a, first, b));
+            out[2 * k + 1] = vector_op!(_mm512_permutex2var_epi64(a, second, b));
+        }
+        out
+    }
+
+    #[inline(always)]
+    fn centred_odd(self, w: __m512i) -> __m512i {
+        // `w >> 7` with the sign filled, exclusive-or `0xff00_0000`, is `(w ^ 2³¹) >> 7` with
+        // the sign filled: `(w >> 7) − 2²⁴`, whose lowest bit is that of `w >> 7`. Truth table
+        // 0xBE: `(a ^ b) | c`.
+        vector_op!(_mm512_ternarylogic_epi32::<0xbe>(
+            _mm512_srai_epi32::<7>(w),
+            _mm512_set1_epi32(0xff00_0000_u32 as i32),
+            _mm512_set1_epi32(1)
+        ))
     }
     #[inline(always)]
     fn i32_to_f(self, a: __m512i) -> __m512 {
@@ -549,17 +620,15 @@ impl Isa for Avx512 {
             _mm512_shuffle_f32x4::<0x88>(u2, u3),
             _mm512_shuffle_f32x4::<0xdd>(u2, u3),
         ]);
-        for (k, v) in out.into_iter().enumerate() {
+        // SAFETY: passed on from the caller.
+        unsafe { self.store_rows(dst, out, nontemporal) }
+    }
+    #[inline(always)]
+    unsafe fn store_rows(self, dst: *mut f32, z: [__m512; 4], nontemporal: bool) {
+        for (k, v) in z.into_iter().enumerate() {
             // SAFETY: the caller gives 64 writable floats at `dst`, 64-byte aligned when
             // streaming.
-            unsafe {
-                let p = dst.add(16 * k);
-                if nontemporal {
-                    _mm512_stream_ps(p, v)
-                } else {
-                    _mm512_storeu_ps(p, v)
-                }
-            }
+            unsafe { store_16(dst.add(16 * k), v, nontemporal) };
         }
     }
 }
