@@ -175,11 +175,12 @@ pub(super) trait Isa: Copy {
     fn lt_u(self, a: Self::U, b: Self::U) -> Self::U;
     /// The 64-bit products `M · a` of each lane, as `(high 32 bits, low 32 bits)`.
     fn mul_hi_lo<const M: u32>(self, a: Self::U) -> (Self::U, Self::U);
-    /// Philox4x32-10 of `LANES` counters under the splatted round keys `k0`, `k1`; a level
-    /// may override the lane-by-lane default with a faster layout.
+    /// Philox4x32-10 of the `LANES` blocks from `block` on, under the splatted round keys
+    /// `keys` and stream words `stream`; a level may override the lane-by-lane default
+    /// with a faster layout.
     #[inline(always)]
-    fn philox(self, k0: &[Self::U; 10], k1: &[Self::U; 10], counter: [Self::U; 4]) -> [Self::U; 4] {
-        philox_rounds(self, k0, k1, counter)
+    fn philox(self, keys: &Keys<Self::U>, block: u64, stream: [Self::U; 2]) -> [Self::U; 4] {
+        philox_rounds(self, keys, counters(self, block, stream))
     }
 
     /// Whether [`Isa::philox_elements`] gives its words in element order.
@@ -191,11 +192,11 @@ pub(super) trait Isa: Copy {
     #[inline(always)]
     fn philox_elements(
         self,
-        k0: &[Self::U; 10],
-        k1: &[Self::U; 10],
-        counter: [Self::U; 4],
+        keys: &Keys<Self::U>,
+        block: u64,
+        stream: [Self::U; 2],
     ) -> [Self::U; 4] {
-        self.philox(k0, k1, counter)
+        self.philox(keys, block, stream)
     }
     /// `2k + 1 − 2²⁴` for `k = w >> 8`, as a signed integer: `((w >> 7) | 1) − 2²⁴`.
     #[inline(always)]
@@ -324,48 +325,41 @@ pub(super) fn fill_f32_with<I: Isa>(
     }
 }
 
-/// The Philox key of each of the ten rounds, splatted.
-struct RoundKeys<I: Isa> {
-    k0: [I::U; 10],
-    k1: [I::U; 10],
+/// The Philox keys of the ten rounds, splatted: `[k0 of each round, k1 of each round]`.
+pub(super) type Keys<U> = [[U; 10]; 2];
+
+/// The splatted round keys of Philox key `key`.
+#[inline(always)]
+fn round_keys<I: Isa>(isa: I, key: [u32; 2]) -> Keys<I::U> {
+    let mut keys = [[isa.splat_u(0); 10]; 2];
+    let [mut k0, mut k1] = key;
+    let [round_k0, round_k1] = &mut keys;
+    for (r0, r1) in round_k0.iter_mut().zip(round_k1) {
+        (*r0, *r1) = (isa.splat_u(k0), isa.splat_u(k1));
+        k0 = k0.wrapping_add(PHILOX_W0);
+        k1 = k1.wrapping_add(PHILOX_W1);
+    }
+    keys
 }
 
-impl<I: Isa> RoundKeys<I> {
-    #[inline(always)]
-    fn new(isa: I, key: [u32; 2]) -> Self {
-        let mut keys = Self {
-            k0: [isa.splat_u(0); 10],
-            k1: [isa.splat_u(0); 10],
-        };
-        let [mut k0, mut k1] = key;
-        for r in 0..10 {
-            keys.k0[r] = isa.splat_u(k0);
-            keys.k1[r] = isa.splat_u(k1);
-            k0 = k0.wrapping_add(PHILOX_W0);
-            k1 = k1.wrapping_add(PHILOX_W1);
-        }
-        keys
-    }
+/// The Philox counters of the `LANES` blocks from `block` on, one word per vector.
+#[inline(always)]
+fn counters<I: Isa>(isa: I, block: u64, [s0, s1]: [I::U; 2]) -> [I::U; 4] {
+    let base = isa.splat_u(block as u32);
+    let c0 = isa.add_u(base, isa.iota());
+    // A lane whose low word wrapped carries into the high word (all ones = −1).
+    let c1 = isa.sub_u(isa.splat_u((block >> 32) as u32), isa.lt_u(c0, base));
+    [c0, c1, s0, s1]
 }
 
 /// Philox4x32-10 of `LANES` counters at once, as [`crate::philox::philox4x32_10`].
 #[inline(always)]
-pub(super) fn philox_rounds<I: Isa>(
-    isa: I,
-    k0: &[I::U; 10],
-    k1: &[I::U; 10],
-    counter: [I::U; 4],
-) -> [I::U; 4] {
+pub(super) fn philox_rounds<I: Isa>(isa: I, keys: &Keys<I::U>, counter: [I::U; 4]) -> [I::U; 4] {
     let [mut c0, mut c1, mut c2, mut c3] = counter;
-    for r in 0..10 {
+    for (&k0, &k1) in keys[0].iter().zip(&keys[1]) {
         let (hi0, lo0) = isa.mul_hi_lo::<PHILOX_M0>(c0);
         let (hi1, lo1) = isa.mul_hi_lo::<PHILOX_M1>(c2);
-        (c0, c1, c2, c3) = (
-            isa.xor3_u(hi1, c1, k0[r]),
-            lo1,
-            isa.xor3_u(hi0, c3, k1[r]),
-            lo0,
-        );
+        (c0, c1, c2, c3) = (isa.xor3_u(hi1, c1, k0), lo1, isa.xor3_u(hi0, c3, k1), lo0);
     }
     [c0, c1, c2, c3]
 }
@@ -374,7 +368,7 @@ pub(super) fn philox_rounds<I: Isa>(
 struct Kernel<'t, I: Isa, T> {
     isa: I,
     t: &'t T,
-    keys: RoundKeys<I>,
+    keys: Keys<I::U>,
     stream: [I::U; 2],
 }
 
@@ -386,17 +380,11 @@ impl<I: Isa, T: Transform<I>> Kernel<'_, I, T> {
         if !T::WORDS {
             return self.t.apply(isa, [isa.splat_u(0); 4]);
         }
-        let base = isa.splat_u(block as u32);
-        let c0 = isa.add_u(base, isa.iota());
-        // A lane whose low word wrapped carries into the high word (all ones = −1).
-        let c1 = isa.sub_u(isa.splat_u((block >> 32) as u32), isa.lt_u(c0, base));
-        let [s0, s1] = self.stream;
-        let (k0, k1) = (&self.keys.k0, &self.keys.k1);
-        let counter = [c0, c1, s0, s1];
+        let keys = &self.keys;
         let words = if Self::ROWS {
-            isa.philox_elements(k0, k1, counter)
+            isa.philox_elements(keys, block, self.stream)
         } else {
-            isa.philox(k0, k1, counter)
+            isa.philox(keys, block, self.stream)
         };
         self.t.apply(isa, words)
     }
@@ -451,7 +439,7 @@ fn fill_with<I: Isa, T: Transform<I>>(
     let kernel = Kernel {
         isa,
         t,
-        keys: RoundKeys::new(isa, rng.key()),
+        keys: round_keys(isa, rng.key()),
         stream: [isa.splat_u(s0), isa.splat_u(s1)],
     };
 
