@@ -89,6 +89,8 @@ trait WideLanes: Isa {
 /// AVX-512 IFMA is not used: the high half from `vpmadd52huq` needs the high words clean
 /// (it reads 52 bits), so the low half must come from `vpmulld`; that variant was about 10%
 /// slower on the AMD Zen 4 this was measured on, and `vpmulld` is two uops on Intel.
+// LIMIT: twenty splatted round keys, eight state vectors and the constants exceed the 32
+// vector registers; LLVM reloads 8–11 keys from the stack per 64 elements on AVX-512.
 #[inline(always)]
 fn philox_wide<I: WideLanes>(
     isa: I,
@@ -193,6 +195,8 @@ impl WideLanes for Avx512 {
 }
 
 /// Proof that AVX2 and FMA are available.
+// LIMIT: AVX2 has no `philox_elements`: per-word transforms still narrow the 64-bit lanes and
+// transpose at the store (24 shuffles per 32 elements where about 16 would do).
 #[derive(Clone, Copy)]
 struct Avx2(());
 
