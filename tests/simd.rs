@@ -59,6 +59,10 @@ fn samplers() -> Vec<(&'static str, Sampler)> {
         ("uniform", s(Sampler::uniform(-0.05, 0.05))),
         ("uniform-asym", s(Sampler::uniform(-0.3, 1.7))),
         ("uniform-narrow", s(Sampler::uniform(5.0, 5.001))),
+        // The largest value rounds onto the upper bound.
+        ("uniform-unit", s(Sampler::uniform(0.0, 1.0))),
+        // A half-width whose product with 2⁻²⁴ would be subnormal.
+        ("uniform-tiny", s(Sampler::uniform(-1e-32, 1e-32))),
         ("normal", s(Sampler::normal(0.0, 1.0))),
         ("normal-shifted", s(Sampler::normal(3.5, 0.02))),
         (

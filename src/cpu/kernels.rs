@@ -175,11 +175,34 @@ pub(super) trait Isa: Copy {
     fn lt_u(self, a: Self::U, b: Self::U) -> Self::U;
     /// The 64-bit products `M · a` of each lane, as `(high 32 bits, low 32 bits)`.
     fn mul_hi_lo<const M: u32>(self, a: Self::U) -> (Self::U, Self::U);
-    /// Philox4x32-10 of `LANES` counters under the splatted round keys `k0`, `k1`; a level
-    /// may override the lane-by-lane default with a faster layout.
+    /// Philox4x32-10 of the `LANES` blocks from `block` on, under the splatted round keys
+    /// `keys` and stream words `stream`; a level may override the lane-by-lane default
+    /// with a faster layout.
     #[inline(always)]
-    fn philox(self, k0: &[Self::U; 10], k1: &[Self::U; 10], counter: [Self::U; 4]) -> [Self::U; 4] {
-        philox_rounds(self, k0, k1, counter)
+    fn philox(self, keys: &Keys<Self::U>, block: u64, stream: [Self::U; 2]) -> [Self::U; 4] {
+        philox_rounds(self, keys, counters(self, block, stream))
+    }
+
+    /// Whether [`Isa::philox_elements`] gives its words in element order.
+    const ELEMENT_ORDER: bool = false;
+    /// Philox as [`Isa::philox`], for transforms that turn each word into one value on its
+    /// own: when [`Isa::ELEMENT_ORDER`] holds, vector `v` holds the words of elements
+    /// `v · LANES..(v + 1) · LANES` of the step (word `e % 4` of block `e / 4`), to be stored
+    /// with [`Isa::store_rows`]; otherwise the words are in [`Isa::philox`]'s order.
+    #[inline(always)]
+    fn philox_elements(
+        self,
+        keys: &Keys<Self::U>,
+        block: u64,
+        stream: [Self::U; 2],
+    ) -> [Self::U; 4] {
+        self.philox(keys, block, stream)
+    }
+    /// `2k + 1 − 2²⁴` for `k = w >> 8`, as a signed integer: `((w >> 7) | 1) − 2²⁴`.
+    #[inline(always)]
+    fn centred_odd(self, w: Self::U) -> Self::U {
+        let odd = self.or_u(self.shr(w, 7), self.splat_u(1));
+        self.sub_u(odd, self.splat_u(1 << 24))
     }
 
     /// Exact conversion of a signed integer below 2²⁴ in magnitude.
@@ -218,6 +241,24 @@ pub(super) trait Isa: Copy {
     /// `dst` must be valid for `4 · LANES` writes of `f32`; when `nontemporal` is true it must
     /// also be 64-byte aligned.
     unsafe fn store4(self, dst: *mut f32, z: [Self::F; 4], nontemporal: bool);
+
+    /// Stores `4 · LANES` floats already in element order: vector `v` to `dst + v · LANES`.
+    /// The default ignores `nontemporal`.
+    ///
+    /// # Safety
+    /// As [`Isa::store4`].
+    #[inline(always)]
+    unsafe fn store_rows(self, dst: *mut f32, z: [Self::F; 4], _nontemporal: bool) {
+        for (v, row) in z.into_iter().enumerate() {
+            // SAFETY: the caller gives `4 · LANES` writable floats at `dst`, and `Self::F` is
+            // `LANES` floats; the write is unaligned.
+            unsafe {
+                dst.add(v * Self::LANES)
+                    .cast::<Self::F>()
+                    .write_unaligned(row)
+            };
+        }
+    }
 }
 
 /// The most floats one step makes: four vectors of 16 lanes.
@@ -227,6 +268,10 @@ const MAX_STEP: usize = 64;
 trait Transform<I: Isa> {
     /// Whether the transform reads the words at all (a constant does not).
     const WORDS: bool = true;
+    /// Whether each value depends on one word alone, the word of its own element offset, by the
+    /// same function for all four offsets; such a transform may take its words in element
+    /// order ([`Isa::philox_elements`]).
+    const PER_WORD: bool = false;
     /// The values for the four words of `LANES` blocks: `[element offset 0, 1, 2, 3]`.
     fn apply(&self, isa: I, w: [I::U; 4]) -> [I::F; 4];
 }
@@ -248,15 +293,16 @@ pub(super) fn fill_f32_with<I: Isa>(
             let t = Constant(isa.splat_f(p.a));
             fill_with(isa, &t, rng, start, out, nontemporal)
         }
-        Kind::Uniform => {
-            let t = Uniform {
-                mid: isa.splat_f(p.a),
-                half: isa.splat_f(p.b),
-                lo: isa.splat_f(p.lo),
-                hi: isa.splat_f(p.hi),
-            };
-            fill_with(isa, &t, rng, start, out, nontemporal)
-        }
+        Kind::Uniform => match folded_half(p.b) {
+            Some(folded) if clamp_is_identity(p.b, p.a, p.lo, p.hi) => {
+                let t = Uniform::<_, true>::new(isa, p, folded);
+                fill_with(isa, &t, rng, start, out, nontemporal)
+            }
+            _ => {
+                let t = Uniform::<_, false>::new(isa, p, p.b);
+                fill_with(isa, &t, rng, start, out, nontemporal)
+            }
+        },
         Kind::Normal => {
             let t = Normal {
                 mean: isa.splat_f(p.mean),
@@ -265,61 +311,55 @@ pub(super) fn fill_f32_with<I: Isa>(
             fill_with(isa, &t, rng, start, out, nontemporal)
         }
         Kind::TruncatedNormal => {
-            let t = Truncated {
-                centre: isa.splat_f(p.a),
-                half: isa.splat_f(p.b),
-                mean: isa.splat_f(p.mean),
-                std: isa.splat_f(p.std),
-                lo: isa.splat_f(p.lo),
-                hi: isa.splat_f(p.hi),
-            };
-            fill_with(isa, &t, rng, start, out, nontemporal)
+            let fast = folded_half(p.b).filter(|_| {
+                clamp_is_identity(p.b, p.a, -ERF_LIMIT, ERF_LIMIT) && central_only(p.b, p.a)
+            });
+            if let Some(folded) = fast {
+                let t = Truncated::<_, true>::new(isa, p, folded);
+                fill_with(isa, &t, rng, start, out, nontemporal)
+            } else {
+                let t = Truncated::<_, false>::new(isa, p, p.b);
+                fill_with(isa, &t, rng, start, out, nontemporal)
+            }
         }
     }
 }
 
-/// The Philox key of each of the ten rounds, splatted.
-struct RoundKeys<I: Isa> {
-    k0: [I::U; 10],
-    k1: [I::U; 10],
+/// The Philox keys of the ten rounds, splatted: `[k0 of each round, k1 of each round]`.
+pub(super) type Keys<U> = [[U; 10]; 2];
+
+/// The splatted round keys of Philox key `key`.
+#[inline(always)]
+fn round_keys<I: Isa>(isa: I, key: [u32; 2]) -> Keys<I::U> {
+    let mut keys = [[isa.splat_u(0); 10]; 2];
+    let [mut k0, mut k1] = key;
+    let [round_k0, round_k1] = &mut keys;
+    for (r0, r1) in round_k0.iter_mut().zip(round_k1) {
+        (*r0, *r1) = (isa.splat_u(k0), isa.splat_u(k1));
+        k0 = k0.wrapping_add(PHILOX_W0);
+        k1 = k1.wrapping_add(PHILOX_W1);
+    }
+    keys
 }
 
-impl<I: Isa> RoundKeys<I> {
-    #[inline(always)]
-    fn new(isa: I, key: [u32; 2]) -> Self {
-        let mut keys = Self {
-            k0: [isa.splat_u(0); 10],
-            k1: [isa.splat_u(0); 10],
-        };
-        let [mut k0, mut k1] = key;
-        for r in 0..10 {
-            keys.k0[r] = isa.splat_u(k0);
-            keys.k1[r] = isa.splat_u(k1);
-            k0 = k0.wrapping_add(PHILOX_W0);
-            k1 = k1.wrapping_add(PHILOX_W1);
-        }
-        keys
-    }
+/// The Philox counters of the `LANES` blocks from `block` on, one word per vector.
+#[inline(always)]
+fn counters<I: Isa>(isa: I, block: u64, [s0, s1]: [I::U; 2]) -> [I::U; 4] {
+    let base = isa.splat_u(block as u32);
+    let c0 = isa.add_u(base, isa.iota());
+    // A lane whose low word wrapped carries into the high word (all ones = −1).
+    let c1 = isa.sub_u(isa.splat_u((block >> 32) as u32), isa.lt_u(c0, base));
+    [c0, c1, s0, s1]
 }
 
 /// Philox4x32-10 of `LANES` counters at once, as [`crate::philox::philox4x32_10`].
 #[inline(always)]
-pub(super) fn philox_rounds<I: Isa>(
-    isa: I,
-    k0: &[I::U; 10],
-    k1: &[I::U; 10],
-    counter: [I::U; 4],
-) -> [I::U; 4] {
+pub(super) fn philox_rounds<I: Isa>(isa: I, keys: &Keys<I::U>, counter: [I::U; 4]) -> [I::U; 4] {
     let [mut c0, mut c1, mut c2, mut c3] = counter;
-    for r in 0..10 {
+    for (&k0, &k1) in keys[0].iter().zip(&keys[1]) {
         let (hi0, lo0) = isa.mul_hi_lo::<PHILOX_M0>(c0);
         let (hi1, lo1) = isa.mul_hi_lo::<PHILOX_M1>(c2);
-        (c0, c1, c2, c3) = (
-            isa.xor3_u(hi1, c1, k0[r]),
-            lo1,
-            isa.xor3_u(hi0, c3, k1[r]),
-            lo0,
-        );
+        (c0, c1, c2, c3) = (isa.xor3_u(hi1, c1, k0), lo1, isa.xor3_u(hi0, c3, k1), lo0);
     }
     [c0, c1, c2, c3]
 }
@@ -328,7 +368,7 @@ pub(super) fn philox_rounds<I: Isa>(
 struct Kernel<'t, I: Isa, T> {
     isa: I,
     t: &'t T,
-    keys: RoundKeys<I>,
+    keys: Keys<I::U>,
     stream: [I::U; 2],
 }
 
@@ -340,13 +380,32 @@ impl<I: Isa, T: Transform<I>> Kernel<'_, I, T> {
         if !T::WORDS {
             return self.t.apply(isa, [isa.splat_u(0); 4]);
         }
-        let base = isa.splat_u(block as u32);
-        let c0 = isa.add_u(base, isa.iota());
-        // A lane whose low word wrapped carries into the high word (all ones = −1).
-        let c1 = isa.sub_u(isa.splat_u((block >> 32) as u32), isa.lt_u(c0, base));
-        let [s0, s1] = self.stream;
-        let words = isa.philox(&self.keys.k0, &self.keys.k1, [c0, c1, s0, s1]);
+        let keys = &self.keys;
+        let words = if Self::ROWS {
+            isa.philox_elements(keys, block, self.stream)
+        } else {
+            isa.philox(keys, block, self.stream)
+        };
         self.t.apply(isa, words)
+    }
+
+    /// Whether [`Kernel::values`] come in element order.
+    const ROWS: bool = I::ELEMENT_ORDER && T::PER_WORD;
+
+    /// Stores the values of one step.
+    ///
+    /// # Safety
+    /// As [`Isa::store4`].
+    #[inline(always)]
+    unsafe fn store(&self, dst: *mut f32, z: [I::F; 4], nontemporal: bool) {
+        // SAFETY: passed on from the caller.
+        unsafe {
+            if Self::ROWS {
+                self.isa.store_rows(dst, z, nontemporal)
+            } else {
+                self.isa.store4(dst, z, nontemporal)
+            }
+        }
     }
 
     /// Elements `first..first + dst.len()` through a buffer, one step at a time.
@@ -357,10 +416,7 @@ impl<I: Isa, T: Transform<I>> Kernel<'_, I, T> {
         for piece in dst.chunks_mut(4 * I::LANES - 3) {
             let skip = (index % 4) as usize;
             // SAFETY: `buf` holds `MAX_STEP >= 4 · LANES` floats; no streaming.
-            unsafe {
-                self.isa
-                    .store4(buf.as_mut_ptr(), self.values(index / 4), false)
-            };
+            unsafe { self.store(buf.as_mut_ptr(), self.values(index / 4), false) };
             piece.copy_from_slice(&buf[skip..skip + piece.len()]);
             index += piece.len() as u64;
         }
@@ -383,7 +439,7 @@ fn fill_with<I: Isa, T: Transform<I>>(
     let kernel = Kernel {
         isa,
         t,
-        keys: RoundKeys::new(isa, rng.key()),
+        keys: round_keys(isa, rng.key()),
         stream: [isa.splat_u(s0), isa.splat_u(s1)],
     };
 
@@ -411,7 +467,7 @@ fn fill_with<I: Isa, T: Transform<I>>(
     for dst in &mut chunks {
         // SAFETY: `dst` holds exactly `4 · LANES` floats; when streaming, it starts at a
         // 64-byte boundary: the head ended on one and every step is a multiple of 64 bytes.
-        unsafe { isa.store4(dst.as_mut_ptr(), kernel.values(block), nontemporal) };
+        unsafe { kernel.store(dst.as_mut_ptr(), kernel.values(block), nontemporal) };
         block += I::LANES as u64;
     }
     kernel.partial(block * 4, chunks.into_remainder());
@@ -422,6 +478,7 @@ struct Constant<F>(F);
 
 impl<I: Isa> Transform<I> for Constant<I::F> {
     const WORDS: bool = false;
+    const PER_WORD: bool = true;
 
     #[inline(always)]
     fn apply(&self, _: I, _: [I::U; 4]) -> [I::F; 4] {
@@ -429,32 +486,97 @@ impl<I: Isa> Transform<I> for Constant<I::F> {
     }
 }
 
-/// `clamp(fma(half, s, mid), lo, hi)`.
-struct Uniform<F> {
+/// `clamp(fma(half, s, mid), lo, hi)`. When `FOLDED`, `half` holds `half · 2⁻²⁴` (see
+/// [`folded_half`]) and the clamp is known not to bind (see [`clamp_is_identity`]).
+struct Uniform<F, const FOLDED: bool> {
     mid: F,
     half: F,
     lo: F,
     hi: F,
 }
 
-/// The symmetric uniform `(2k + 1 − 2²⁴) · 2⁻²⁴`, `k = w >> 8`, as
-/// [`crate::transform::symmetric_uniform`]: `2k + 1` is `(w >> 7) | 1`.
-#[inline(always)]
-fn symmetric_uniform<I: Isa>(isa: I, w: I::U) -> I::F {
-    let odd = isa.or_u(isa.shr(w, 7), isa.splat_u(1));
-    let centred = isa.sub_u(odd, isa.splat_u(1 << 24));
-    isa.mul(isa.i32_to_f(centred), isa.splat_f(1.0 / 16_777_216.0))
+/// 2⁻²⁴.
+const TWO_M24: f32 = 1.0 / 16_777_216.0;
+
+/// `half · 2⁻²⁴` where that product is exact (zero, or a normal float), else `None`.
+///
+/// Then `fma(half · 2⁻²⁴, j, c)`, with `j = 2k + 1 − 2²⁴` converted exactly, equals the
+/// reference's `fma(half, s, c)` with `s = j · 2⁻²⁴` exact: both round the same real number
+/// `half · j · 2⁻²⁴ + c`. The multiply by 2⁻²⁴ moves from every element to the setup.
+fn folded_half(half: f32) -> Option<f32> {
+    let folded = half * TWO_M24;
+    let exact = half == 0.0 || (half.is_finite() && folded.abs() >= f32::MIN_POSITIVE);
+    exact.then_some(folded)
 }
 
-impl<F: Copy> Uniform<F> {
+/// Whether `clamp(fma(half, s, mid), lo, hi)` is `fma(half, s, mid)` for every symmetric
+/// uniform `s`, so that the clamp can be left out with the same bits.
+///
+/// A correctly rounded `fma(half, s, mid)` is monotone in `s`, so every value lies between the
+/// two at `s = ±(1 − 2⁻²⁴)`, the extremes of `s`. When both lie inside `[lo, hi]`, `max` and
+/// `min` return the value itself or a bound equal to it, and equal floats have equal bits
+/// unless they are zeros, so an end at zero must lie strictly inside. NaN fails the test.
+fn clamp_is_identity(half: f32, mid: f32, lo: f32, hi: f32) -> bool {
+    let s_max = 1.0 - TWO_M24;
+    [half.mul_add(s_max, mid), half.mul_add(-s_max, mid)]
+        .iter()
+        .all(|&v| lo <= v && v <= hi && (v != 0.0 || (lo < v && v < hi)))
+}
+
+/// Whether erfinv's tail branch (`w ≥ 5`) can never run for `x = fma(half, s, centre)`.
+///
+/// `|x|` is at most the larger end (see [`clamp_is_identity`]), and
+/// `w = −ln((1 − x)(1 + x))` grows with `|x|`. The bound asks `w < 4.5` in f64 at that end;
+/// the f32 `w` differs from it by a few units in the last place of the product and of the
+/// logarithm, far less than the margin of 0.5.
+fn central_only(half: f32, centre: f32) -> bool {
+    let s_max = 1.0 - TWO_M24;
+    let x = half
+        .mul_add(s_max, centre)
+        .abs()
+        .max(half.mul_add(-s_max, centre).abs());
+    let x = f64::from(x);
+    -((1.0 - x) * (1.0 + x)).ln() < 4.5
+}
+
+/// The numerator `j = 2k + 1 − 2²⁴`, `k = w >> 8`, of the symmetric uniform `s = j · 2⁻²⁴`, as
+/// [`crate::transform::symmetric_uniform`]; `j` converts exactly.
+#[inline(always)]
+fn centred_odd<I: Isa>(isa: I, w: I::U) -> I::F {
+    isa.i32_to_f(isa.centred_odd(w))
+}
+
+/// The symmetric uniform `(2k + 1 − 2²⁴) · 2⁻²⁴`, `k = w >> 8`.
+#[inline(always)]
+fn symmetric_uniform<I: Isa>(isa: I, w: I::U) -> I::F {
+    isa.mul(centred_odd(isa, w), isa.splat_f(TWO_M24))
+}
+
+impl<F: Copy, const FOLDED: bool> Uniform<F, FOLDED> {
+    /// The transform of `p` with half-width `half` (`p.b`, or `p.b · 2⁻²⁴` when `FOLDED`).
+    #[inline(always)]
+    fn new<I: Isa<F = F>>(isa: I, p: &F32Params, half: f32) -> Self {
+        Self {
+            mid: isa.splat_f(p.a),
+            half: isa.splat_f(half),
+            lo: isa.splat_f(p.lo),
+            hi: isa.splat_f(p.hi),
+        }
+    }
+
     #[inline(always)]
     fn one<I: Isa<F = F>>(&self, isa: I, w: I::U) -> F {
+        if FOLDED {
+            return isa.fma(self.half, centred_odd(isa, w), self.mid);
+        }
         let v = isa.fma(self.half, symmetric_uniform(isa, w), self.mid);
         isa.min(isa.max(v, self.lo), self.hi)
     }
 }
 
-impl<I: Isa> Transform<I> for Uniform<I::F> {
+impl<I: Isa, const FOLDED: bool> Transform<I> for Uniform<I::F, FOLDED> {
+    const PER_WORD: bool = true;
+
     #[inline(always)]
     fn apply(&self, isa: I, [w0, w1, w2, w3]: [I::U; 4]) -> [I::F; 4] {
         [
@@ -567,13 +689,17 @@ impl<I: Isa> Transform<I> for Normal<I::F> {
     }
 }
 
-/// [`crate::transform::erfinv_f32`]; the tail branch only runs when some lane needs it.
+/// [`crate::transform::erfinv_f32`]; the tail branch only runs when some lane needs it, and
+/// is not even tested for when `CENTRAL_ONLY` (see [`central_only`]).
 #[inline(always)]
-fn erfinv<I: Isa>(isa: I, x: I::F) -> I::F {
+fn erfinv<I: Isa, const CENTRAL_ONLY: bool>(isa: I, x: I::F) -> I::F {
     let one = isa.splat_f(1.0);
     let w = neg(isa, ln(isa, isa.mul(isa.sub(one, x), isa.add(one, x))));
-    let central = isa.lt(w, isa.splat_f(5.0));
     let mut p = horner(isa, &ERFINV_CENTRAL, isa.sub(w, isa.splat_f(2.5)));
+    if CENTRAL_ONLY {
+        return isa.mul(p, x);
+    }
+    let central = isa.lt(w, isa.splat_f(5.0));
     if !isa.all(central) {
         let t = isa.sub(isa.sqrt(w), isa.splat_f(3.0));
         p = isa.select(central, p, horner(isa, &ERFINV_TAIL, t));
@@ -581,8 +707,10 @@ fn erfinv<I: Isa>(isa: I, x: I::F) -> I::F {
     isa.mul(p, x)
 }
 
-/// Inverse-CDF truncated normal, as the reference's `Kind::TruncatedNormal` arm.
-struct Truncated<F> {
+/// Inverse-CDF truncated normal, as the reference's `Kind::TruncatedNormal` arm. When `FAST`,
+/// `half` holds `half · 2⁻²⁴` ([`folded_half`]), the clamp to `±(1 − 2⁻²⁴)` cannot bind
+/// ([`clamp_is_identity`]) and erfinv's tail branch cannot run ([`central_only`]).
+struct Truncated<F, const FAST: bool> {
     centre: F,
     half: F,
     mean: F,
@@ -591,19 +719,40 @@ struct Truncated<F> {
     hi: F,
 }
 
-impl<F: Copy> Truncated<F> {
+impl<F: Copy, const FAST: bool> Truncated<F, FAST> {
+    /// The transform of `p` with half-width `half` (`p.b`, or `p.b · 2⁻²⁴` when `FAST`).
+    #[inline(always)]
+    fn new<I: Isa<F = F>>(isa: I, p: &F32Params, half: f32) -> Self {
+        Self {
+            centre: isa.splat_f(p.a),
+            half: isa.splat_f(half),
+            mean: isa.splat_f(p.mean),
+            std: isa.splat_f(p.std),
+            lo: isa.splat_f(p.lo),
+            hi: isa.splat_f(p.hi),
+        }
+    }
+
     #[inline(always)]
     fn one<I: Isa<F = F>>(&self, isa: I, w: I::U) -> F {
-        let limit = isa.splat_f(ERF_LIMIT);
-        let x = isa.fma(self.half, symmetric_uniform(isa, w), self.centre);
-        let x = isa.min(isa.max(x, neg(isa, limit)), limit);
-        let z = isa.mul(erfinv(isa, x), isa.splat_f(SQRT2));
+        let z = if FAST {
+            let x = isa.fma(self.half, centred_odd(isa, w), self.centre);
+            erfinv::<I, true>(isa, x)
+        } else {
+            let limit = isa.splat_f(ERF_LIMIT);
+            let x = isa.fma(self.half, symmetric_uniform(isa, w), self.centre);
+            let x = isa.min(isa.max(x, neg(isa, limit)), limit);
+            erfinv::<I, false>(isa, x)
+        };
+        let z = isa.mul(z, isa.splat_f(SQRT2));
         let v = isa.fma(self.std, z, self.mean);
         isa.min(isa.max(v, self.lo), self.hi)
     }
 }
 
-impl<I: Isa> Transform<I> for Truncated<I::F> {
+impl<I: Isa, const FAST: bool> Transform<I> for Truncated<I::F, FAST> {
+    const PER_WORD: bool = true;
+
     #[inline(always)]
     fn apply(&self, isa: I, [w0, w1, w2, w3]: [I::U; 4]) -> [I::F; 4] {
         [
@@ -612,5 +761,46 @@ impl<I: Isa> Transform<I> for Truncated<I::F> {
             self.one(isa, w2),
             self.one(isa, w3),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_the_scale_is_refused_where_it_would_round() {
+        assert_eq!(folded_half(0.0), Some(0.0));
+        assert_eq!(folded_half(0.5), Some(0.5 / 16_777_216.0));
+        // 2⁻¹⁰² · 2⁻²⁴ = 2⁻¹²⁶ is the smallest normal float; below it the product rounds.
+        let smallest = f32::MIN_POSITIVE * 16_777_216.0;
+        assert_eq!(folded_half(smallest), Some(f32::MIN_POSITIVE));
+        assert_eq!(folded_half(smallest * 0.75), None);
+        assert_eq!(folded_half(f32::NAN), None);
+    }
+
+    #[test]
+    fn clamp_is_left_out_only_when_no_value_can_reach_past_a_bound() {
+        // Ends ±(1 − 2⁻²⁴) sit inside [−1, 1]; the same ends against tighter bounds do not.
+        assert!(clamp_is_identity(1.0, 0.0, -1.0, 1.0));
+        assert!(!clamp_is_identity(1.0, 0.0, -0.999, 1.0));
+        assert!(!clamp_is_identity(1.0, 0.0, -1.0, 1.0 - 2.0 * TWO_M24));
+        // An end at zero on a bound of zero may differ in sign: keep the clamp.
+        assert!(!clamp_is_identity(0.0, 0.0, 0.0, 1.0));
+        assert!(!clamp_is_identity(f32::NAN, 0.0, -1.0, 1.0));
+    }
+
+    #[test]
+    fn the_tail_branch_is_ruled_out_only_below_its_threshold() {
+        // w = −ln(1 − x²) reaches 5 at |x| ≈ 0.99663; ±2σ ends at erf(√2) ≈ 0.9545.
+        assert!(central_only(0.9545, 0.0));
+        assert!(!central_only(0.997, 0.0));
+        assert!(!central_only(0.5, 0.4995));
+        assert!(scalar_w(0.9545) < 5.0 && scalar_w(0.997) >= 5.0);
+    }
+
+    /// `w` as the reference's `erfinv_f32` computes it.
+    fn scalar_w(x: f32) -> f32 {
+        -crate::transform::ln_f32((1.0 - x) * (1.0 + x))
     }
 }

@@ -3,7 +3,7 @@
 use std::arch::x86_64::*;
 
 use super::SimdLevel;
-use super::kernels::{Isa, fill_f32_with};
+use super::kernels::{Isa, Keys, fill_f32_with};
 use crate::philox::{PHILOX_M0, PHILOX_M1, Philox};
 use crate::transform::F32Params;
 
@@ -69,8 +69,8 @@ fn avx512(p: &F32Params, rng: &Philox, start: u64, out: &mut [f32], nontemporal:
 /// The operations of Philox in 64-bit lanes: the x86 multiply `vpmuludq` reads only the low
 /// word of each 64-bit lane and writes the whole 64-bit product.
 trait WideLanes: Isa {
-    /// The low and high halves of the lanes, each zero-extended into 64-bit lanes.
-    fn widen(self, a: Self::U) -> [Self::U; 2];
+    /// Blocks `block + first + i` (wrapping) in 64-bit lanes `i`.
+    fn blocks_wide(self, block: u64, first: u64) -> Self::U;
     /// The 64-bit products `M · low word` of each 64-bit lane.
     fn mul_wide<const M: u32>(self, a: Self::U) -> Self::U;
     /// The high word of each 64-bit lane, moved into its low word.
@@ -89,38 +89,65 @@ trait WideLanes: Isa {
 /// AVX-512 IFMA is not used: the high half from `vpmadd52huq` needs the high words clean
 /// (it reads 52 bits), so the low half must come from `vpmulld`; that variant was about 10%
 /// slower on the AMD Zen 4 this was measured on, and `vpmulld` is two uops on Intel.
+// LIMIT: twenty splatted round keys, eight state vectors and the constants exceed the 32
+// vector registers; LLVM reloads 8–11 keys from the stack per 64 elements on AVX-512.
 #[inline(always)]
-fn philox_wide<I: WideLanes>(isa: I, k0: &[I::U; 10], k1: &[I::U; 10], c: [I::U; 4]) -> [I::U; 4] {
-    let mut halves = [c, c];
-    for (k, v) in c.into_iter().enumerate() {
-        [halves[0][k], halves[1][k]] = isa.widen(v);
-    }
-    for r in 0..10 {
-        for [c0, c1, c2, c3] in &mut halves {
-            let p0 = isa.mul_wide::<PHILOX_M0>(*c0);
-            let p1 = isa.mul_wide::<PHILOX_M1>(*c2);
-            (*c0, *c1, *c2, *c3) = (
-                isa.xor3_u(isa.high_down(p1), *c1, k0[r]),
-                p1,
-                isa.xor3_u(isa.high_down(p0), *c3, k1[r]),
-                p0,
-            );
-        }
-    }
-    let mut out = c;
+fn philox_wide<I: WideLanes>(
+    isa: I,
+    keys: &Keys<I::U>,
+    block: u64,
+    stream: [I::U; 2],
+) -> [I::U; 4] {
+    let halves = philox_halves(isa, keys, block, stream);
+    let mut out = [isa.splat_u(0); 4];
     for (k, w) in out.iter_mut().enumerate() {
         *w = isa.narrow([halves[0][k], halves[1][k]]);
     }
     out
 }
 
+/// The rounds of [`philox_wide`], output left in 64-bit lanes: `[low half, high half]` of the
+/// blocks, word `k` in the low words of vector `k` of each half.
+#[inline(always)]
+fn philox_halves<I: WideLanes>(
+    isa: I,
+    keys: &Keys<I::U>,
+    block: u64,
+    [s0, s1]: [I::U; 2],
+) -> [[I::U; 4]; 2] {
+    // The 64-bit block index is the counter's low two words: the low word where the multiply
+    // reads it, the high word moved down. The stream words are splatted, so already in place.
+    let (low, high) = (
+        isa.blocks_wide(block, 0),
+        isa.blocks_wide(block, (I::LANES / 2) as u64),
+    );
+    let mut halves = [
+        [low, isa.high_down(low), s0, s1],
+        [high, isa.high_down(high), s0, s1],
+    ];
+    for (&k0, &k1) in keys[0].iter().zip(&keys[1]) {
+        for [c0, c1, c2, c3] in &mut halves {
+            let p0 = isa.mul_wide::<PHILOX_M0>(*c0);
+            let p1 = isa.mul_wide::<PHILOX_M1>(*c2);
+            (*c0, *c1, *c2, *c3) = (
+                isa.xor3_u(isa.high_down(p1), *c1, k0),
+                p1,
+                isa.xor3_u(isa.high_down(p0), *c3, k1),
+                p0,
+            );
+        }
+    }
+    halves
+}
+
 impl WideLanes for Avx2 {
     #[inline(always)]
-    fn widen(self, a: __m256i) -> [__m256i; 2] {
-        vector_op!([
-            _mm256_cvtepu32_epi64(_mm256_castsi256_si128(a)),
-            _mm256_cvtepu32_epi64(_mm256_extracti128_si256::<1>(a)),
-        ])
+    fn blocks_wide(self, block: u64, first: u64) -> __m256i {
+        let f = first as i64;
+        vector_op!(_mm256_add_epi64(
+            _mm256_set1_epi64x(block as i64),
+            _mm256_setr_epi64x(f, f + 1, f + 2, f + 3)
+        ))
     }
     #[inline(always)]
     fn mul_wide<const M: u32>(self, a: __m256i) -> __m256i {
@@ -142,11 +169,12 @@ impl WideLanes for Avx2 {
 
 impl WideLanes for Avx512 {
     #[inline(always)]
-    fn widen(self, a: __m512i) -> [__m512i; 2] {
-        vector_op!([
-            _mm512_cvtepu32_epi64(_mm512_castsi512_si256(a)),
-            _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64::<1>(a)),
-        ])
+    fn blocks_wide(self, block: u64, first: u64) -> __m512i {
+        let f = first as i64;
+        vector_op!(_mm512_add_epi64(
+            _mm512_set1_epi64(block as i64),
+            _mm512_setr_epi64(f, f + 1, f + 2, f + 3, f + 4, f + 5, f + 6, f + 7)
+        ))
     }
     #[inline(always)]
     fn mul_wide<const M: u32>(self, a: __m512i) -> __m512i {
@@ -167,6 +195,8 @@ impl WideLanes for Avx512 {
 }
 
 /// Proof that AVX2 and FMA are available.
+// LIMIT: AVX2 has no `philox_elements`: per-word transforms still narrow the 64-bit lanes and
+// transpose at the store (24 shuffles per 32 elements where about 16 would do).
 #[derive(Clone, Copy)]
 struct Avx2(());
 
@@ -255,8 +285,8 @@ impl Isa for Avx2 {
         (hi, lo)
     }
     #[inline(always)]
-    fn philox(self, k0: &[__m256i; 10], k1: &[__m256i; 10], c: [__m256i; 4]) -> [__m256i; 4] {
-        philox_wide(self, k0, k1, c)
+    fn philox(self, keys: &Keys<__m256i>, block: u64, stream: [__m256i; 2]) -> [__m256i; 4] {
+        philox_wide(self, keys, block, stream)
     }
     #[inline(always)]
     fn i32_to_f(self, a: __m256i) -> __m256 {
@@ -366,6 +396,29 @@ impl Isa for Avx2 {
     }
 }
 
+/// Words `(a, b)` side by side in each 64-bit lane: the low words of `a` stay, those of `b`
+/// are copied into the high words.
+#[inline(always)]
+fn pair_low_words(a: __m512i, b: __m512i) -> __m512i {
+    vector_op!(_mm512_mask_shuffle_epi32::<0xa0>(a, 0xaaaa, b))
+}
+
+/// Stores 16 floats to `p`, streaming or not.
+///
+/// # Safety
+/// `p` must be valid for 16 writes of `f32`, and 64-byte aligned when `nontemporal`.
+#[inline(always)]
+unsafe fn store_16(p: *mut f32, v: __m512, nontemporal: bool) {
+    // SAFETY: passed on from the caller; the token's features were detected.
+    unsafe {
+        if nontemporal {
+            _mm512_stream_ps(p, v)
+        } else {
+            _mm512_storeu_ps(p, v)
+        }
+    }
+}
+
 /// Proof that AVX-512 F, BW, DQ and VL are available.
 #[derive(Clone, Copy)]
 struct Avx512(());
@@ -450,8 +503,44 @@ impl Isa for Avx512 {
         (hi, lo)
     }
     #[inline(always)]
-    fn philox(self, k0: &[__m512i; 10], k1: &[__m512i; 10], c: [__m512i; 4]) -> [__m512i; 4] {
-        philox_wide(self, k0, k1, c)
+    fn philox(self, keys: &Keys<__m512i>, block: u64, stream: [__m512i; 2]) -> [__m512i; 4] {
+        philox_wide(self, keys, block, stream)
+    }
+
+    const ELEMENT_ORDER: bool = true;
+
+    /// PERF: straight from the 64-bit lanes to element order in eight shuffles, where
+    /// narrowing and [`Isa::store4`]'s transpose take twenty.
+    #[inline(always)]
+    fn philox_elements(
+        self,
+        keys: &Keys<__m512i>,
+        block: u64,
+        stream: [__m512i; 2],
+    ) -> [__m512i; 4] {
+        // 64-bit lanes of `a` and `b` alternating: blocks 0–3, then blocks 4–7.
+        let first = vector_op!(_mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11));
+        let second = vector_op!(_mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15));
+        let mut out = [self.splat_u(0); 4];
+        let halves = philox_halves(self, keys, block, stream);
+        for (k, [w0, w1, w2, w3]) in halves.into_iter().enumerate() {
+            let (a, b) = (pair_low_words(w0, w1), pair_low_words(w2, w3));
+            out[2 * k] = vector_op!(_mm512_permutex2var_epi64(a, first, b));
+            out[2 * k + 1] = vector_op!(_mm512_permutex2var_epi64(a, second, b));
+        }
+        out
+    }
+
+    #[inline(always)]
+    fn centred_odd(self, w: __m512i) -> __m512i {
+        // `w >> 7` with the sign filled, exclusive-or `0xff00_0000`, is `(w ^ 2³¹) >> 7` with
+        // the sign filled: `(w >> 7) − 2²⁴`, whose lowest bit is that of `w >> 7`. Truth table
+        // 0xBE: `(a ^ b) | c`.
+        vector_op!(_mm512_ternarylogic_epi32::<0xbe>(
+            _mm512_srai_epi32::<7>(w),
+            _mm512_set1_epi32(0xff00_0000_u32 as i32),
+            _mm512_set1_epi32(1)
+        ))
     }
     #[inline(always)]
     fn i32_to_f(self, a: __m512i) -> __m512 {
@@ -549,17 +638,15 @@ impl Isa for Avx512 {
             _mm512_shuffle_f32x4::<0x88>(u2, u3),
             _mm512_shuffle_f32x4::<0xdd>(u2, u3),
         ]);
-        for (k, v) in out.into_iter().enumerate() {
+        // SAFETY: passed on from the caller.
+        unsafe { self.store_rows(dst, out, nontemporal) }
+    }
+    #[inline(always)]
+    unsafe fn store_rows(self, dst: *mut f32, z: [__m512; 4], nontemporal: bool) {
+        for (k, v) in z.into_iter().enumerate() {
             // SAFETY: the caller gives 64 writable floats at `dst`, 64-byte aligned when
             // streaming.
-            unsafe {
-                let p = dst.add(16 * k);
-                if nontemporal {
-                    _mm512_stream_ps(p, v)
-                } else {
-                    _mm512_storeu_ps(p, v)
-                }
-            }
+            unsafe { store_16(dst.add(16 * k), v, nontemporal) };
         }
     }
 }
