@@ -469,7 +469,9 @@ fn ctrl_c_leaves_no_partial_file() {
     std::fs::write(&out, b"old model").unwrap();
     let bin = assert_cmd::cargo::cargo_bin("varscale");
     let script = format!(
-        "trap '' XFSZ; ulimit -f 262144; exec '{}' fill --shape 1000000,1000 --init normal \
+        // 40 GB that never finish before the signal, however late it comes; the file-size
+        // limit (8 GiB in dash's 512-byte blocks) only guards the disk.
+        "trap '' XFSZ; ulimit -f 16777216; exec '{}' fill --shape 1000000,10000 --init normal \
          --force --chunk-bytes 4096 --out '{}'",
         bin.display(),
         out.display()
