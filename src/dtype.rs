@@ -74,7 +74,7 @@ mod sealed {
     impl Sealed for half::bf16 {}
 }
 
-/// A type that tensors can be filled with. Implemented for `f32`, `f64`, [`f16`] and [`bf16`].
+/// A type that tensors can be filled with. Implemented for `f32`, `f64`, [`struct@f16`] and [`struct@bf16`].
 pub trait Element:
     sealed::Sealed + Copy + Send + Sync + Default + bytemuck::Pod + fmt::Debug + 'static
 {

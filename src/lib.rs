@@ -13,7 +13,7 @@
 //! - the generator and transforms: [`philox`], [`transform`], [`Sampler`];
 //! - the backends: [`cpu`] and, with the `gpu` feature, `gpu` (WGSL through wgpu);
 //! - files: [`io`] streams tensors to `.npy` and `.safetensors`; [`model`] reads model specs;
-//! - tools: [`bench`] measures throughput; [`diagnose`] follows signals through deep networks.
+//! - tools: [`mod@bench`] measures throughput; [`diagnose`] follows signals through deep networks.
 //!
 //! # Example
 //! ```

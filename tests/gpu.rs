@@ -6,6 +6,9 @@
 use std::hash::{BuildHasher, Hasher};
 use std::sync::OnceLock;
 
+mod common;
+
+use common::TestRng;
 use half::{bf16, f16};
 use varscale::gpu::{FillTarget, Gpu, GpuFiller, GpuOptions, Multiply, NORMAL_TOLERANCE_ULPS};
 use varscale::transform::{F32Params, f32_fill_reference};
@@ -60,23 +63,6 @@ fn fresh_seed(what: &str) -> u64 {
         .finish();
     eprintln!("{what}: seed {seed:#x}");
     seed
-}
-
-/// A small deterministic generator for test parameters (splitmix64).
-struct Params(u64);
-
-impl Params {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 fn samplers() -> Vec<(&'static str, Sampler)> {
@@ -207,18 +193,18 @@ fn philox_known_answers_on_both_multiply_paths() {
 #[test]
 fn f32_matches_the_cpu_reference() {
     let Some(gpu) = gpu() else { return };
-    let mut p = Params(fresh_seed("f32_matches_the_cpu_reference"));
+    let mut p = TestRng::with_seed(fresh_seed("f32_matches_the_cpu_reference"));
     const MAX: usize = 40_000;
     let buffer = storage(gpu, 4 * MAX as u64 + 16);
     let mut got = vec![0f32; MAX];
     let mut want = vec![0f32; MAX];
     for filler in fillers(gpu) {
         for (name, sampler) in samplers() {
-            let rng = Philox::new(p.next(), p.next());
+            let rng = Philox::new(p.next_u64(), p.next_u64());
             let start = match p.below(3) {
                 0 => p.below(1000),
                 1 => (1 << 32) - p.below(20_000),
-                _ => p.next() >> 2,
+                _ => p.next_u64() >> 2,
             };
             let len = 20_001 + p.below(19_999) as usize;
             let offset = p.below(4) * 4;
@@ -262,7 +248,7 @@ fn check_halves(name: &str, dtype: DType, got: &[u16], want_f32: &[f32]) {
 #[test]
 fn halves_at_odd_offsets_keep_their_neighbours() {
     let Some(gpu) = gpu() else { return };
-    let mut p = Params(fresh_seed("halves_at_odd_offsets"));
+    let mut p = TestRng::with_seed(fresh_seed("halves_at_odd_offsets"));
     const WORDS: usize = 4096;
     let buffer = storage(gpu, 4 * WORDS as u64);
     let sentinel = vec![0xa5a5u16; 2 * WORDS];
@@ -274,7 +260,7 @@ fn halves_at_odd_offsets_keep_their_neighbours() {
                 // Start 0 often: the first block before it is the one at 2⁶⁴ − 1.
                 let start = if p.below(3) == 0 { 0 } else { p.below(1 << 34) };
                 let len = 1 + p.below(7000) as usize;
-                let rng = Philox::new(p.next(), p.next());
+                let rng = Philox::new(p.next_u64(), p.next_u64());
                 gpu.queue()
                     .write_buffer(&buffer, 0, bytemuck::cast_slice(&sentinel));
                 let target = FillTarget::new(&buffer, start..start + len as u64)
@@ -302,11 +288,11 @@ fn halves_at_odd_offsets_keep_their_neighbours() {
 #[test]
 fn standalone_fill_matches_cpu_for_each_type() {
     let Some(gpu) = gpu() else { return };
-    let mut p = Params(fresh_seed("standalone_fill"));
+    let mut p = TestRng::with_seed(fresh_seed("standalone_fill"));
     let sampler = Initializer::glorot_uniform()
         .sampler_for_shape(&[300, 200], Layout::Torch)
         .expect("valid");
-    let rng = Philox::new(p.next(), p.next());
+    let rng = Philox::new(p.next_u64(), p.next_u64());
     let start = p.below(1 << 40);
     let n = 60_001;
     let got: Vec<f32> = gpu.fill_vec(&sampler, rng, start..start + n).expect("gpu");
@@ -341,9 +327,9 @@ fn standalone_fill_matches_cpu_for_each_type() {
 #[test]
 fn shards_over_several_buffers_equal_the_whole_tensor() {
     let Some(gpu) = gpu() else { return };
-    let mut p = Params(fresh_seed("shards"));
+    let mut p = TestRng::with_seed(fresh_seed("shards"));
     let sampler = Sampler::uniform(-1.0, 1.0).expect("valid");
-    let rng = Philox::new(p.next(), p.next());
+    let rng = Philox::new(p.next_u64(), p.next_u64());
     let n = 50_000u64;
     let cut1 = 1 + p.below(n - 2);
     let cut2 = cut1 + 1 + p.below(n - cut1 - 1);
@@ -553,16 +539,16 @@ fn default_options_refuse_software_adapters() {
 #[test]
 fn uniform_is_bit_identical_over_awkward_ranges() {
     let Some(gpu) = gpu() else { return };
-    let mut p = Params(fresh_seed("uniform_awkward_ranges"));
+    let mut p = TestRng::with_seed(fresh_seed("uniform_awkward_ranges"));
     const N: usize = 4099;
     let buffer = storage(gpu, 4 * N as u64);
     let mut got = vec![0f32; N];
     let mut want = vec![0f32; N];
     // A random f32 in ±[2^lo, 2^hi) with a random 24-bit significand.
     let mut value = |lo: i32, hi: i32| {
-        let m = 1.0 + (p.next() >> 40) as f64 / (1u64 << 24) as f64;
-        let e = lo + (p.next() % (hi - lo) as u64) as i32;
-        let s = if p.next() & 1 == 0 { 1.0 } else { -1.0 };
+        let m = 1.0 + (p.next_u64() >> 40) as f64 / (1u64 << 24) as f64;
+        let e = lo + (p.next_u64() % (hi - lo) as u64) as i32;
+        let s = if p.next_u64() & 1 == 0 { 1.0 } else { -1.0 };
         s * m * 2f64.powi(e)
     };
     let mut ranges = Vec::new();
@@ -584,7 +570,7 @@ fn uniform_is_bit_identical_over_awkward_ranges() {
             let Ok(sampler) = Sampler::uniform(low, high) else {
                 continue;
             };
-            let rng = Philox::new(p.next(), p.next());
+            let rng = Philox::new(p.next_u64(), p.next_u64());
             let target = FillTarget::new(&buffer, 0..N as u64);
             filler
                 .fill(gpu.queue(), &sampler, rng, &target)

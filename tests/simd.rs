@@ -4,48 +4,21 @@
 //! Seeds, streams, starts and lengths are drawn fresh on each run from a generator seeded by
 //! the clock; every failure message carries that seed. Set `VARSCALE_TEST_SEED` to replay one.
 
+mod common;
+
+use common::TestRng;
 use half::{bf16, f16};
 use varscale::cpu::fill_serial_f32;
 use varscale::transform::{F32Params, f32_fill_reference};
 use varscale::{Cpu, Error, Philox, Sampler, SimdLevel};
 
-/// SplitMix64 (Steele, Lea and Flood, 2014): a small generator for test inputs.
-struct TestRng(u64);
-
-impl TestRng {
-    /// Seeded from `VARSCALE_TEST_SEED`, or the clock; the seed is printed on failure.
-    fn from_env_or_clock() -> (Self, u64) {
-        let seed = std::env::var("VARSCALE_TEST_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_nanos() as u64)
-            });
-        (Self(seed), seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// A start index: small, crossing a 2³² block index, near 2⁴⁰, or near the last element.
-    fn start(&mut self, len: u64) -> u64 {
-        match self.below(4) {
-            0 => self.below(1000),
-            1 => (4u64 << 32) - self.below(6000),
-            2 => (1u64 << 40) + self.below(1 << 20),
-            _ => u64::MAX - len - self.below(1000),
-        }
+/// A start index: small, crossing a 2³² block index, near 2⁴⁰, or near the last element.
+fn start(r: &mut TestRng, len: u64) -> u64 {
+    match r.below(4) {
+        0 => r.below(1000),
+        1 => (4u64 << 32) - r.below(6000),
+        2 => (1u64 << 40) + r.below(1 << 20),
+        _ => u64::MAX - len - r.below(1000),
     }
 }
 
@@ -119,7 +92,11 @@ fn check_dtype<T: varscale::Element>(
 
 #[test]
 fn every_level_matches_the_reference_for_random_ranges() {
-    let (mut r, seed) = TestRng::from_env_or_clock();
+    let (mut r, seed) = {
+        let r = TestRng::new("simd");
+        let seed = r.seed();
+        (r, seed)
+    };
     for level in SimdLevel::supported() {
         let cpu = Cpu::new()
             .with_level(level)
@@ -128,9 +105,9 @@ fn every_level_matches_the_reference_for_random_ranges() {
         for (name, sampler) in samplers() {
             let p = params(&sampler);
             for _ in 0..12 {
-                let rng = Philox::new(r.next(), r.next());
+                let rng = Philox::new(r.next_u64(), r.next_u64());
                 let len = r.below(5000) as usize;
-                let start = r.start(len as u64);
+                let start = start(&mut r, len as u64);
                 // A random offset into a larger buffer varies the address alignment.
                 let offset = r.below(16) as usize;
                 let want = reference(&p, &rng, start, len);
@@ -154,15 +131,19 @@ fn every_level_matches_the_reference_for_random_ranges() {
 #[test]
 fn large_outputs_take_streaming_stores_and_match_the_reference() {
     // Above the 16 MiB at which `Cpu::fill` switches to non-temporal stores.
-    let (mut r, seed) = TestRng::from_env_or_clock();
+    let (mut r, seed) = {
+        let r = TestRng::new("simd");
+        let seed = r.seed();
+        (r, seed)
+    };
     let len = (4 << 20) + 1 + r.below(100) as usize;
     let levels = SimdLevel::supported();
     // One sampler per transform (the tail-branch truncation for the truncated normal).
     let kinds = ["constant", "uniform-asym", "normal", "truncated-mixed-tail"];
     for (name, sampler) in samplers().into_iter().filter(|(n, _)| kinds.contains(n)) {
         let p = params(&sampler);
-        let rng = Philox::new(r.next(), r.next());
-        let start = r.start(len as u64);
+        let rng = Philox::new(r.next_u64(), r.next_u64());
+        let start = start(&mut r, len as u64);
         let want = reference(&p, &rng, start, len);
         for &level in &levels {
             let cpu = Cpu::new().with_level(level).expect("supported level");

@@ -10,7 +10,10 @@ use varscale::{Cpu, DType, Element, Initializer, Layout, Philox, SimdLevel};
 
 /// SplitMix64 (Steele, Lea & Flood, 2014): a tiny generator for drawing test cases, kept
 /// separate from the generator under test.
-pub struct TestRng(u64);
+pub struct TestRng {
+    state: u64,
+    seed: u64,
+}
 
 impl TestRng {
     /// A generator seeded from `VARSCALE_TEST_SEED`, or from the clock; the seed is printed so
@@ -25,16 +28,31 @@ impl TestRng {
                     .map_or(1, |d| d.as_nanos() as u64)
             });
         eprintln!("{test}: VARSCALE_TEST_SEED={seed}");
-        Self(seed)
+        Self::with_seed(seed)
+    }
+
+    /// A generator with a given seed.
+    pub fn with_seed(seed: u64) -> Self {
+        Self { state: seed, seed }
+    }
+
+    /// The seed this generator started from.
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
     }
 
     /// A number in `lo..hi` (`hi > lo`).
