@@ -354,9 +354,8 @@ fn config() -> Criterion {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_millis(1500))
         .nresamples(20_000)
-        // criterion's own charts need a system font through plotters, which the crate's
-        // `ab_glyph` feature does not provide (they panic with `FontUnavailable`); the
-        // estimates it writes are all `scripts/plot-benches.py` needs.
+        // No HTML charts: the estimates criterion writes are all `scripts/plot-benches.py`
+        // needs (criterion is built without its plotters backend; see Cargo.toml).
         .without_plots()
 }
 

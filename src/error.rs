@@ -24,14 +24,6 @@ pub enum Error {
         /// The value given.
         value: f64,
     },
-    /// A parameter that must not be negative was negative.
-    #[error("{name} must be >= 0, got {value}")]
-    Negative {
-        /// The parameter's name.
-        name: &'static str,
-        /// The value given.
-        value: f64,
-    },
     /// A pair of bounds was empty or reversed (`low >= high`, `a >= b`).
     #[error("{low_name} must be < {high_name}, got {low_name}={low} and {high_name}={high}")]
     BadBounds {
@@ -149,6 +141,16 @@ pub(crate) fn positive(name: &'static str, value: f64) -> Result<f64> {
     } else {
         Err(Error::NotPositive { name, value })
     }
+}
+
+/// The end of the range of `len` elements from `start`, or [`Error::OutOfRange`] when it
+/// would pass element 2⁶⁴ − 1, the last index a counter can address.
+pub(crate) fn range_end(start: u64, len: usize) -> Result<u64> {
+    start.checked_add(len as u64).ok_or(Error::OutOfRange {
+        start,
+        end: u64::MAX,
+        len: u64::MAX,
+    })
 }
 
 /// Checks that `low < high`, both finite.

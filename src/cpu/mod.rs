@@ -191,12 +191,7 @@ impl Cpu {
         start: u64,
         out: &mut [T],
     ) -> Result<()> {
-        let len = out.len() as u64;
-        start.checked_add(len).ok_or(Error::OutOfRange {
-            start,
-            end: u64::MAX,
-            len: u64::MAX,
-        })?;
+        crate::error::range_end(start, out.len())?;
         if T::DTYPE == DType::F64 {
             let out: &mut [f64] = bytemuck::cast_slice_mut(out);
             let params = sampler.f64_params();
@@ -366,13 +361,7 @@ pub fn fill_serial_f32(
     if !level.is_supported() {
         return Err(Error::UnsupportedSimd(level.to_string()));
     }
-    start
-        .checked_add(out.len() as u64)
-        .ok_or(Error::OutOfRange {
-            start,
-            end: u64::MAX,
-            len: u64::MAX,
-        })?;
+    crate::error::range_end(start, out.len())?;
     kernels::fill_f32(level, params, &rng, start, out, false);
     Ok(())
 }

@@ -407,12 +407,7 @@ impl Gpu {
                 "dtype f64 has no GPU kernel; use f32, f16 or bf16, or the CPU".into(),
             ));
         }
-        let len = out.len() as u64;
-        start.checked_add(len).ok_or(Error::OutOfRange {
-            start,
-            end: u64::MAX,
-            len: u64::MAX,
-        })?;
+        crate::error::range_end(start, out.len())?;
         if out.is_empty() {
             return Ok(());
         }
