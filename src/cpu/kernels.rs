@@ -163,8 +163,6 @@ pub(super) trait Isa: Copy {
     fn xor3_u(self, a: Self::U, b: Self::U, c: Self::U) -> Self::U;
     /// `a ^ b`.
     fn xor_u(self, a: Self::U, b: Self::U) -> Self::U;
-    /// Bitwise select: `a` where `m` has ones, `b` elsewhere.
-    fn select_bits(self, m: Self::U, a: Self::U, b: Self::U) -> Self::U;
     /// Logical shift right by `n < 32`, a constant at every call.
     fn shr(self, a: Self::U, n: u32) -> Self::U;
     /// Arithmetic (sign-filling) shift right by `n < 32`.
@@ -233,6 +231,18 @@ pub(super) trait Isa: Copy {
     fn all(self, m: Self::M) -> bool;
     /// `a` where `m` is true, `b` elsewhere.
     fn select(self, m: Self::M, a: Self::F, b: Self::F) -> Self::F;
+    /// True in the lanes of `a` whose bit `bit` (below 32) is set.
+    fn test_bit(self, a: Self::U, bit: u32) -> Self::M;
+    /// `a` where `m` is true, `b` elsewhere, for words.
+    #[inline(always)]
+    fn select_u(self, m: Self::M, a: Self::U, b: Self::U) -> Self::U {
+        self.bits_of(self.select(m, self.float_of(a), self.float_of(b)))
+    }
+    /// `−a` where `m` is true (the sign bit flipped), `a` elsewhere.
+    #[inline(always)]
+    fn neg_where(self, m: Self::M, a: Self::F) -> Self::F {
+        self.select(m, neg(self, a), a)
+    }
 
     /// Stores `4 · LANES` floats to `dst` in element order: float `4b + j` is lane `b` of
     /// `z[j]`.
@@ -376,17 +386,23 @@ impl<I: Isa, T: Transform<I>> Kernel<'_, I, T> {
     /// The values of the `LANES` blocks from `block` on.
     #[inline(always)]
     fn values(&self, block: u64) -> [I::F; 4] {
+        self.t.apply(self.isa, self.words(block))
+    }
+
+    /// The Philox words of the `LANES` blocks from `block` on, in the order the transform
+    /// takes them (none for a transform that reads no words).
+    #[inline(always)]
+    fn words(&self, block: u64) -> [I::U; 4] {
         let isa = self.isa;
         if !T::WORDS {
-            return self.t.apply(isa, [isa.splat_u(0); 4]);
+            return [isa.splat_u(0); 4];
         }
         let keys = &self.keys;
-        let words = if Self::ROWS {
+        if Self::ROWS {
             isa.philox_elements(keys, block, self.stream)
         } else {
             isa.philox(keys, block, self.stream)
-        };
-        self.t.apply(isa, words)
+        }
     }
 
     /// Whether [`Kernel::values`] come in element order.
@@ -464,10 +480,18 @@ fn fill_with<I: Isa, T: Transform<I>>(
 
     let mut block = (start + head as u64) / 4;
     let mut chunks = body.chunks_exact_mut(step);
+    // PERF: software-pipelined: the words of the next step are made before the values of this
+    // one. A step is a few hundred instructions, about the reorder window, and Philox and the
+    // polynomials are each long dependency chains; in this order the window holds both chains
+    // at once instead of one after the other. The last step makes one set of words unused.
+    let mut words = kernel.words(block);
     for dst in &mut chunks {
+        let next = kernel.words(block + I::LANES as u64);
+        let values = kernel.t.apply(isa, words);
         // SAFETY: `dst` holds exactly `4 · LANES` floats; when streaming, it starts at a
         // 64-byte boundary: the head ended on one and every step is a multiple of 64 bytes.
-        unsafe { kernel.store(dst.as_mut_ptr(), kernel.values(block), nontemporal) };
+        unsafe { kernel.store(dst.as_mut_ptr(), values, nontemporal) };
+        words = next;
         block += I::LANES as u64;
     }
     kernel.partial(block * 4, chunks.into_remainder());
@@ -604,9 +628,15 @@ fn neg<I: Isa>(isa: I, a: I::F) -> I::F {
     isa.float_of(isa.xor_u(isa.bits_of(a), isa.splat_u(0x8000_0000)))
 }
 
-/// [`crate::transform::ln_f32`], step for step.
+/// `K · ln x` for `K` a power of two or its negative, bit for bit `K` times
+/// [`crate::transform::ln_f32`]: every step of the reference is scaled by `K`, which is exact,
+/// and rounding commutes with an exact scaling, so each scaled step rounds to `K` times the
+/// reference's step. The reference's `f + y` becomes `fma(f, K, K·y)`. No step comes near the
+/// overflow or subnormal range (`|f| ≥ 2⁻²⁴` unless zero). This saves the multiply by `−2` of
+/// Box–Muller and the negation of erfinv.
 #[inline(always)]
-fn ln<I: Isa>(isa: I, x: I::F) -> I::F {
+fn scaled_ln<I: Isa, const K: i32>(isa: I, x: I::F) -> I::F {
+    let k = K as f32;
     let bits = isa.bits_of(x);
     let e = isa.sar(isa.sub_u(bits, isa.splat_u(SQRT_HALF_BITS)), 23);
     let m = isa.float_of(isa.sub_u(bits, isa.shl(e, 23)));
@@ -614,22 +644,34 @@ fn ln<I: Isa>(isa: I, x: I::F) -> I::F {
     let ef = isa.i32_to_f(e);
 
     let z = isa.mul(f, f);
-    let p = horner(isa, &LN_POLY, f);
+    let mut p = isa.splat_f(k * LN_POLY[0]);
+    for &c in &LN_POLY[1..] {
+        p = isa.fma(p, f, isa.splat_f(k * c));
+    }
     let y = isa.mul(isa.mul(f, z), p);
-    let y = isa.fma(ef, isa.splat_f(LN2_LO), y);
-    let y = isa.fma(z, isa.splat_f(-0.5), y);
-    let r = isa.add(f, y);
-    isa.fma(ef, isa.splat_f(LN2_HI), r)
+    let y = isa.fma(ef, isa.splat_f(k * LN2_LO), y);
+    let y = isa.fma(z, isa.splat_f(-0.5 * k), y);
+    let r = isa.fma(f, isa.splat_f(k), y);
+    isa.fma(ef, isa.splat_f(k * LN2_HI), r)
 }
 
-/// [`crate::transform::sincos_turns`] of `k < 2²⁴`: `(cos, sin)`, octants folded in integers.
+/// [`crate::transform::sincos_turns`] of `k = w >> 8`, read straight from the word `w`:
+/// `(cos, sin)`.
+///
+/// The octant bits `o0, o1, o2` of `k` are bits 29–31 of `w`, and `j · 2⁸` is `w` masked, so
+/// the folded angle is `j · 2⁸` or `2²⁹ − j · 2⁸`, converted exactly and scaled by
+/// `ANGLE_STEP · 2⁻⁸` (exact): the same `x` as the reference's `folded · ANGLE_STEP`. Then:
+/// swap where `o0 ^ o1` (bit 30 of `w + 2²⁹`), `sin < 0` where `o2` (bit 31 of `w`), and
+/// `cos < 0` where `o1 ^ o2` (bit 31 of `w + 2³⁰`), each a carry into the bit above.
 #[inline(always)]
-fn sincos_turns<I: Isa>(isa: I, k: I::U) -> (I::F, I::F) {
-    let one = isa.splat_u(1);
-    let j = isa.and_u(k, isa.splat_u(0x1f_ffff));
-    let odd_octant = isa.sub_u(isa.splat_u(0), isa.and_u(isa.shr(k, 21), one));
-    let folded = isa.select_bits(odd_octant, isa.sub_u(isa.splat_u(0x20_0000), j), j);
-    let x = isa.mul(isa.i32_to_f(folded), isa.splat_f(ANGLE_STEP));
+fn sincos_word<I: Isa>(isa: I, w: I::U) -> (I::F, I::F) {
+    let scaled = isa.and_u(w, isa.splat_u(0x1fff_ff00));
+    let odd_octant = isa.test_bit(w, 29);
+    let folded = isa.select_u(odd_octant, isa.sub_u(isa.splat_u(1 << 29), scaled), scaled);
+    let x = isa.mul(
+        isa.i32_to_f(folded),
+        isa.splat_f(ANGLE_STEP * (1.0 / 256.0)),
+    );
 
     let z = isa.mul(x, x);
     let ps = horner(isa, &SIN_POLY, z);
@@ -641,30 +683,27 @@ fn sincos_turns<I: Isa>(isa: I, k: I::U) -> (I::F, I::F) {
         isa.fma(z, isa.splat_f(-0.5), isa.splat_f(1.0)),
     );
 
-    // Octant bits o0 = k₂₁, o1 = k₂₂, o2 = k₂₃: swap when o0 ^ o1, sin < 0 when o2
-    // (quadrant ≥ 2), cos < 0 when o1 ^ o2 (quadrant 1 or 2).
-    let (o1, o2) = (isa.shr(k, 22), isa.shr(k, 23));
-    let swap = isa.sub_u(
-        isa.splat_u(0),
-        isa.and_u(isa.xor_u(isa.shr(k, 21), o1), one),
-    );
-    let (s, c) = (isa.bits_of(s), isa.bits_of(c));
-    let sin_q = isa.select_bits(swap, c, s);
-    let cos_q = isa.select_bits(swap, s, c);
-    let sin = isa.xor_u(sin_q, isa.shl(o2, 31));
-    let cos = isa.xor_u(cos_q, isa.shl(isa.xor_u(o1, o2), 31));
-    (isa.float_of(cos), isa.float_of(sin))
+    let swap = isa.test_bit(isa.add_u(w, isa.splat_u(1 << 29)), 30);
+    let sin_q = isa.select(swap, c, s);
+    let cos_q = isa.select(swap, s, c);
+    let sin = isa.neg_where(isa.test_bit(w, 31), sin_q);
+    let cos = isa.neg_where(isa.test_bit(isa.add_u(w, isa.splat_u(1 << 30)), 31), cos_q);
+    (cos, sin)
 }
 
 /// [`crate::transform::box_muller`]: the pair `(r cos θ, r sin θ)` of two word vectors.
+///
+/// `u = (f32(w0) + 0.5) · 2⁻³²` is one fused step, `fma(f32(w0), 2⁻³², 2⁻³³)`: the product is
+/// exact and the scaling by 2⁻³² commutes with the rounding, so both round the same real number.
 #[inline(always)]
 fn box_muller<I: Isa>(isa: I, w0: I::U, w1: I::U) -> (I::F, I::F) {
-    let u = isa.mul(
-        isa.add(isa.u32_to_f(w0), isa.splat_f(0.5)),
+    let u = isa.fma(
+        isa.u32_to_f(w0),
         isa.splat_f(1.0 / 4_294_967_296.0),
+        isa.splat_f(0.5 / 4_294_967_296.0),
     );
-    let r = isa.sqrt(isa.mul(ln(isa, u), isa.splat_f(-2.0)));
-    let (c, s) = sincos_turns(isa, isa.shr(w1, 8));
+    let r = isa.sqrt(scaled_ln::<I, -2>(isa, u));
+    let (c, s) = sincos_word(isa, w1);
     (isa.mul(r, c), isa.mul(r, s))
 }
 
@@ -694,7 +733,7 @@ impl<I: Isa> Transform<I> for Normal<I::F> {
 #[inline(always)]
 fn erfinv<I: Isa, const CENTRAL_ONLY: bool>(isa: I, x: I::F) -> I::F {
     let one = isa.splat_f(1.0);
-    let w = neg(isa, ln(isa, isa.mul(isa.sub(one, x), isa.add(one, x))));
+    let w = scaled_ln::<I, -1>(isa, isa.mul(isa.sub(one, x), isa.add(one, x)));
     let mut p = horner(isa, &ERFINV_CENTRAL, isa.sub(w, isa.splat_f(2.5)));
     if CENTRAL_ONLY {
         return isa.mul(p, x);

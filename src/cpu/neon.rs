@@ -78,10 +78,6 @@ impl Isa for Neon {
         vector_op!(veorq_u32(a, b))
     }
     #[inline(always)]
-    fn select_bits(self, m: uint32x4_t, a: uint32x4_t, b: uint32x4_t) -> uint32x4_t {
-        vector_op!(vbslq_u32(m, a, b))
-    }
-    #[inline(always)]
     fn shr(self, a: uint32x4_t, n: u32) -> uint32x4_t {
         // A negative count in `ushl` shifts right.
         vector_op!(vshlq_u32(a, vdupq_n_s32(-(n as i32))))
@@ -167,6 +163,10 @@ impl Isa for Neon {
     #[inline(always)]
     fn select(self, m: uint32x4_t, a: float32x4_t, b: float32x4_t) -> float32x4_t {
         vector_op!(vbslq_f32(m, a, b))
+    }
+    #[inline(always)]
+    fn test_bit(self, a: uint32x4_t, bit: u32) -> uint32x4_t {
+        vector_op!(vtstq_u32(a, vdupq_n_u32(1 << bit)))
     }
     #[inline(always)]
     unsafe fn store4(self, dst: *mut f32, z: [float32x4_t; 4], _nontemporal: bool) {

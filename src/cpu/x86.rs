@@ -243,13 +243,6 @@ impl Isa for Avx2 {
         vector_op!(_mm256_xor_si256(a, b))
     }
     #[inline(always)]
-    fn select_bits(self, m: __m256i, a: __m256i, b: __m256i) -> __m256i {
-        vector_op!(_mm256_or_si256(
-            _mm256_and_si256(m, a),
-            _mm256_andnot_si256(m, b)
-        ))
-    }
-    #[inline(always)]
     fn shr(self, a: __m256i, n: u32) -> __m256i {
         vector_op!(_mm256_srl_epi32(a, _mm_cvtsi32_si128(n as i32)))
     }
@@ -348,6 +341,11 @@ impl Isa for Avx2 {
     #[inline(always)]
     fn select(self, m: __m256, a: __m256, b: __m256) -> __m256 {
         vector_op!(_mm256_blendv_ps(b, a, m))
+    }
+    #[inline(always)]
+    fn test_bit(self, a: __m256i, bit: u32) -> __m256 {
+        // `blendv` and `movemask` read only the sign bit: move the bit there.
+        self.float_of(self.shl(a, 31 - bit))
     }
     #[inline(always)]
     unsafe fn store4(self, dst: *mut f32, [z0, z1, z2, z3]: [__m256; 4], nontemporal: bool) {
@@ -467,11 +465,6 @@ impl Isa for Avx512 {
     #[inline(always)]
     fn xor_u(self, a: __m512i, b: __m512i) -> __m512i {
         vector_op!(_mm512_xor_si512(a, b))
-    }
-    #[inline(always)]
-    fn select_bits(self, m: __m512i, a: __m512i, b: __m512i) -> __m512i {
-        // Truth table 0xCA: the second operand where the first has ones, else the third.
-        vector_op!(_mm512_ternarylogic_epi32::<0xCA>(m, a, b))
     }
     #[inline(always)]
     fn shr(self, a: __m512i, n: u32) -> __m512i {
@@ -600,43 +593,47 @@ impl Isa for Avx512 {
         vector_op!(_mm512_mask_blend_ps(m, b, a))
     }
     #[inline(always)]
+    fn test_bit(self, a: __m512i, bit: u32) -> __mmask16 {
+        vector_op!(_mm512_test_epi32_mask(
+            a,
+            _mm512_set1_epi32((1u32 << bit) as i32)
+        ))
+    }
+    #[inline(always)]
+    fn select_u(self, m: __mmask16, a: __m512i, b: __m512i) -> __m512i {
+        vector_op!(_mm512_mask_blend_epi32(m, b, a))
+    }
+    #[inline(always)]
+    fn neg_where(self, m: __mmask16, a: __m512) -> __m512 {
+        // One masked `vxorps` with the sign bit.
+        vector_op!(_mm512_mask_xor_ps(a, m, a, _mm512_set1_ps(-0.0)))
+    }
+    #[inline(always)]
     unsafe fn store4(self, dst: *mut f32, [z0, z1, z2, z3]: [__m512; 4], nontemporal: bool) {
-        // A 4×4 transpose inside each 128-bit lane gives blocks m, 4 + m, 8 + m, 12 + m in
-        // vector m...
-        let (t0, t1) = vector_op!((_mm512_unpacklo_ps(z0, z1), _mm512_unpackhi_ps(z0, z1)));
-        let (t2, t3) = vector_op!((_mm512_unpacklo_ps(z2, z3), _mm512_unpackhi_ps(z2, z3)));
-        let (b0, b1) = vector_op!((
-            _mm512_castpd_ps(_mm512_unpacklo_pd(
-                _mm512_castps_pd(t0),
-                _mm512_castps_pd(t2)
-            )),
-            _mm512_castpd_ps(_mm512_unpackhi_pd(
-                _mm512_castps_pd(t0),
-                _mm512_castps_pd(t2)
-            )),
+        // PERF: eight two-source permutes, where unpacks and 128-bit shuffles take sixteen.
+        // First `z0` with `z1` and `z2` with `z3` interleave, blocks 0–7 and 8–15 apart...
+        let (lo, hi) = vector_op!((
+            _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23),
+            _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31),
         ));
-        let (b2, b3) = vector_op!((
-            _mm512_castpd_ps(_mm512_unpacklo_pd(
-                _mm512_castps_pd(t1),
-                _mm512_castps_pd(t3)
-            )),
-            _mm512_castpd_ps(_mm512_unpackhi_pd(
-                _mm512_castps_pd(t1),
-                _mm512_castps_pd(t3)
-            )),
+        let (t0, t1) = vector_op!((
+            _mm512_castps_pd(_mm512_permutex2var_ps(z0, lo, z1)),
+            _mm512_castps_pd(_mm512_permutex2var_ps(z0, hi, z1)),
         ));
-        // ...then a 4×4 transpose of 128-bit lanes puts blocks 4k..4k + 3 in vector k.
-        let (u0, u1, u2, u3) = vector_op!((
-            _mm512_shuffle_f32x4::<0x44>(b0, b1),
-            _mm512_shuffle_f32x4::<0x44>(b2, b3),
-            _mm512_shuffle_f32x4::<0xee>(b0, b1),
-            _mm512_shuffle_f32x4::<0xee>(b2, b3),
+        let (t2, t3) = vector_op!((
+            _mm512_castps_pd(_mm512_permutex2var_ps(z2, lo, z3)),
+            _mm512_castps_pd(_mm512_permutex2var_ps(z2, hi, z3)),
+        ));
+        // ...then the pairs `(z0, z1)` and `(z2, z3)` of each block alternate, as 64-bit lanes.
+        let (first, second) = vector_op!((
+            _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11),
+            _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15),
         ));
         let out = vector_op!([
-            _mm512_shuffle_f32x4::<0x88>(u0, u1),
-            _mm512_shuffle_f32x4::<0xdd>(u0, u1),
-            _mm512_shuffle_f32x4::<0x88>(u2, u3),
-            _mm512_shuffle_f32x4::<0xdd>(u2, u3),
+            _mm512_castpd_ps(_mm512_permutex2var_pd(t0, first, t2)),
+            _mm512_castpd_ps(_mm512_permutex2var_pd(t0, second, t2)),
+            _mm512_castpd_ps(_mm512_permutex2var_pd(t1, first, t3)),
+            _mm512_castpd_ps(_mm512_permutex2var_pd(t1, second, t3)),
         ]);
         // SAFETY: passed on from the caller.
         unsafe { self.store_rows(dst, out, nontemporal) }
