@@ -282,14 +282,18 @@ fn symmetric_uniform(w: u32) -> f32 {
     return f32(2 * k + 1 - (1 << 24u)) * TWO_M24;
 }
 
-// u = (f32(w) + 0.5) · 2⁻³² in [2⁻³³, 1].
+// u = (f32(w) + 0.5) · 2⁻³² in [2⁻³³, 1], as one multiply-add: the product by 2⁻³² is exact,
+// so fused or not, it rounds f32(w)·2⁻³² + 2⁻³³ once, as the reference rounds f32(w) + 0.5.
 fn radius_uniform(w: u32) -> f32 {
-    return (u32_to_f32(w) + 0.5) * TWO_M32;
+    return fma(u32_to_f32(w), TWO_M32, TWO_M32 * 0.5);
 }
 
-// ln x for a positive normal f32 (Cephes logf): exponent split in integers so the mantissa
-// lies in [√½, √2), then ln x = e·ln 2 + ln(1 + f), ln 2 in two parts.
-fn ln_f32(x: f32) -> f32 {
+// k · ln x for a positive normal f32 and k a power of two or its negative (Cephes logf):
+// exponent split in integers so the mantissa lies in [√½, √2), then
+// ln x = e·ln 2 + ln(1 + f), ln 2 in two parts. Every step of the reference's ln is scaled by
+// k; the scaling is exact and commutes with rounding, so this is k · ln_f32(x) bit for bit,
+// fused `fma` or not. The reference's `f + y` is `fma(f, k, k·y)`.
+fn ln_scaled(x: f32, k: f32) -> f32 {
     let bits = bitcast<u32>(x);
     let e = bitcast<i32>(bits - SQRT_HALF_BITS) >> 23u;
     let m = bitcast<f32>(bits - (bitcast<u32>(e) << 23u));
@@ -297,30 +301,31 @@ fn ln_f32(x: f32) -> f32 {
     let ef = f32(e);
 
     let z = f * f;
-    var p = LN_POLY_0;
-    p = fma(p, f, LN_POLY_1);
-    p = fma(p, f, LN_POLY_2);
-    p = fma(p, f, LN_POLY_3);
-    p = fma(p, f, LN_POLY_4);
-    p = fma(p, f, LN_POLY_5);
-    p = fma(p, f, LN_POLY_6);
-    p = fma(p, f, LN_POLY_7);
-    p = fma(p, f, LN_POLY_8);
+    var p = k * LN_POLY_0;
+    p = fma(p, f, k * LN_POLY_1);
+    p = fma(p, f, k * LN_POLY_2);
+    p = fma(p, f, k * LN_POLY_3);
+    p = fma(p, f, k * LN_POLY_4);
+    p = fma(p, f, k * LN_POLY_5);
+    p = fma(p, f, k * LN_POLY_6);
+    p = fma(p, f, k * LN_POLY_7);
+    p = fma(p, f, k * LN_POLY_8);
     var y = (f * z) * p;
-    y = fma(ef, LN2_LO, y);
-    y = fma(z, -0.5, y);
-    let r = f + y;
-    return fma(ef, LN2_HI, r);
+    y = fma(ef, k * LN2_LO, y);
+    y = fma(z, -0.5 * k, y);
+    let r = fma(f, k, y);
+    return fma(ef, k * LN2_HI, r);
 }
 
-// (cos θ, sin θ) for θ = 2π·k/2²⁴: octant from the top 3 bits of k, folded into [0, π/4] in
-// integers, Cephes polynomials, then swaps and signs per octant.
-fn sincos_turns(k: u32) -> vec2<f32> {
-    let octant = k >> 21u;
-    let j = k & 0x1fffffu;
-    // Odd octants measure the angle from the far edge: 2²¹ − j.
-    let folded = select(j, 0x200000u - j, (octant & 1u) == 1u);
-    let x = f32(folded) * ANGLE_STEP;
+// (cos θ, sin θ) for θ = 2π·k/2²⁴ with k = w >> 8, read from the word: the octant bits o0, o1,
+// o2 of k are bits 29-31 of w, and j·2⁸ is w masked. Odd octants measure the angle from the
+// far edge (2²¹ − j, here 2²⁹ − j·2⁸), converted exactly and scaled by ANGLE_STEP·2⁻⁸ (exact).
+// Cephes polynomials, then: swap where o0 ^ o1 (bit 30 of w + 2²⁹), sin < 0 where o2 (bit 31
+// of w), cos < 0 where o1 ^ o2 (bit 31 of w + 2³⁰).
+fn sincos_word(w: u32) -> vec2<f32> {
+    let scaled = w & 0x1fffff00u;
+    let folded = select(scaled, 0x20000000u - scaled, (w & 0x20000000u) != 0u);
+    let x = f32(folded) * (ANGLE_STEP * 0.00390625);
 
     let z = x * x;
     let ps = fma(fma(SIN_POLY_0, z, SIN_POLY_1), z, SIN_POLY_2);
@@ -328,20 +333,25 @@ fn sincos_turns(k: u32) -> vec2<f32> {
     let pc = fma(fma(COS_POLY_0, z, COS_POLY_1), z, COS_POLY_2);
     let c = fma(pc, z * z, fma(z, -0.5, 1.0));
 
-    let quadrant = octant >> 1u;
-    let swap = ((octant ^ quadrant) & 1u) == 1u;
+    let swap = ((w + 0x20000000u) & 0x40000000u) != 0u;
     let sin_q = select(s, c, swap);
     let cos_q = select(c, s, swap);
-    let sin_neg = quadrant >= 2u;
-    let cos_neg = quadrant == 1u || quadrant == 2u;
-    return vec2<f32>(select(cos_q, -cos_q, cos_neg), select(sin_q, -sin_q, sin_neg));
+    let sin_sign = w & 0x80000000u;
+    let cos_sign = (w + 0x40000000u) & 0x80000000u;
+    return vec2<f32>(bitcast<f32>(bitcast<u32>(cos_q) ^ cos_sign),
+                     bitcast<f32>(bitcast<u32>(sin_q) ^ sin_sign));
 }
+
+// Whether the truncated normal's x can never reach erfinv's tail branch or the clamp to
+// ±ERF_LIMIT (`F32Params::central_only`, decided on the host per sampler): then both are
+// left out, with the same bits.
+override CENTRAL_ONLY: bool = false;
 
 // erfinv(x) for |x| ≤ 1 − 2⁻²⁴ (M. Giles, "Approximating the erfinv function", 2011).
 fn erfinv_f32(x: f32) -> f32 {
-    let w = -ln_f32((1.0 - x) * (1.0 + x));
+    let w = ln_scaled((1.0 - x) * (1.0 + x), -1.0);
     var p: f32;
-    if w < 5.0 {
+    if CENTRAL_ONLY || w < 5.0 {
         let t = w - 2.5;
         p = ERFINV_CENTRAL_0;
         p = fma(p, t, ERFINV_CENTRAL_1);
@@ -369,8 +379,8 @@ fn erfinv_f32(x: f32) -> f32 {
 
 // The Box–Muller pair (r cos θ, r sin θ) of two words.
 fn box_muller(w0: u32, w1: u32) -> vec2<f32> {
-    let r = sqrt(ln_f32(radius_uniform(w0)) * -2.0);
-    let cs = sincos_turns(w1 >> 8u);
+    let r = sqrt(ln_scaled(radius_uniform(w0), -2.0));
+    let cs = sincos_word(w1);
     return vec2<f32>(r * cs.x, r * cs.y);
 }
 
@@ -392,7 +402,10 @@ fn truncated_value(w: u32) -> f32 {
     // PERF: the native `fma` here, not `fma_exact`: erfinv's own multiply-adds are native
     // anyway, so this value is only within the tolerance on a driver with an unfused `fma`,
     // and the exact version would double the cost of the truncated normal.
-    let x = clamp(fma(d.b, symmetric_uniform(w), d.a), -ERF_LIMIT, ERF_LIMIT);
+    var x = fma(d.b, symmetric_uniform(w), d.a);
+    if !CENTRAL_ONLY {
+        x = clamp(x, -ERF_LIMIT, ERF_LIMIT);
+    }
     let z = erfinv_f32(x) * SQRT2;
     return min(max(fma(d.std_dev, z, d.mean), d.lo), d.hi);
 }

@@ -86,6 +86,29 @@ pub enum Kind {
 }
 
 impl F32Params {
+    /// For a truncated normal: whether no `x = fma(b, s, a)` can reach erfinv's tail branch
+    /// (`w = −ln((1 − x)(1 + x)) ≥ 5`) or the clamp of `x` to `±ERF_LIMIT`, so that a backend
+    /// may leave both out with the same bits. False for other kinds.
+    ///
+    /// `|x|` is at most its value at an extreme `s = ±(1 − 2⁻²⁴)`, as `fma` is monotone, and
+    /// `w` grows with `|x|`. The test asks `w < 4.5` in f64 at that end, which keeps `|x|`
+    /// below 0.995: far from the clamp, and with a margin of 0.5 in `w` against the few
+    /// units in the last place by which the f32 `w` differs, whether the device's `fma` is
+    /// fused or not.
+    pub fn central_only(&self) -> bool {
+        if self.kind() != Kind::TruncatedNormal {
+            return false;
+        }
+        let s_max = 1.0 - TWO_M24;
+        let x = self
+            .b
+            .mul_add(s_max, self.a)
+            .abs()
+            .max(self.b.mul_add(-s_max, self.a).abs());
+        let x = f64::from(x);
+        -((1.0 - x) * (1.0 + x)).ln() < 4.5
+    }
+
     /// The transform kind.
     pub fn kind(&self) -> Kind {
         match self.kind {
@@ -397,6 +420,28 @@ pub fn erfinv_f64(y: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tail_branch_is_ruled_out_only_below_its_threshold() {
+        let truncated = |b: f32, a: f32| F32Params {
+            a,
+            b,
+            kind: Kind::TruncatedNormal as u32,
+            ..bytemuck::Zeroable::zeroed()
+        };
+        // w = −ln(1 − x²) reaches 5 at |x| ≈ 0.99663; ±2σ ends at erf(√2) ≈ 0.9545.
+        assert!(truncated(0.9545, 0.0).central_only());
+        assert!(!truncated(0.997, 0.0).central_only());
+        assert!(!truncated(0.5, 0.4995).central_only());
+        assert!(!truncated(f32::NAN, 0.0).central_only());
+        let uniform = F32Params {
+            kind: Kind::Uniform as u32,
+            ..truncated(0.5, 0.0)
+        };
+        assert!(!uniform.central_only());
+        let w = |x: f32| -ln_f32((1.0 - x) * (1.0 + x));
+        assert!(w(0.9545) < 5.0 && w(0.997) >= 5.0);
+    }
 
     /// Distance in units in the last place of `exact` (rounded to f32) between two values.
     fn ulps(got: f32, exact: f64) -> f64 {

@@ -321,9 +321,8 @@ pub(super) fn fill_f32_with<I: Isa>(
             fill_with(isa, &t, rng, start, out, nontemporal)
         }
         Kind::TruncatedNormal => {
-            let fast = folded_half(p.b).filter(|_| {
-                clamp_is_identity(p.b, p.a, -ERF_LIMIT, ERF_LIMIT) && central_only(p.b, p.a)
-            });
+            let fast = folded_half(p.b)
+                .filter(|_| clamp_is_identity(p.b, p.a, -ERF_LIMIT, ERF_LIMIT) && p.central_only());
             if let Some(folded) = fast {
                 let t = Truncated::<_, true>::new(isa, p, folded);
                 fill_with(isa, &t, rng, start, out, nontemporal)
@@ -547,22 +546,6 @@ fn clamp_is_identity(half: f32, mid: f32, lo: f32, hi: f32) -> bool {
         .all(|&v| lo <= v && v <= hi && (v != 0.0 || (lo < v && v < hi)))
 }
 
-/// Whether erfinv's tail branch (`w ≥ 5`) can never run for `x = fma(half, s, centre)`.
-///
-/// `|x|` is at most the larger end (see [`clamp_is_identity`]), and
-/// `w = −ln((1 − x)(1 + x))` grows with `|x|`. The bound asks `w < 4.5` in f64 at that end;
-/// the f32 `w` differs from it by a few units in the last place of the product and of the
-/// logarithm, far less than the margin of 0.5.
-fn central_only(half: f32, centre: f32) -> bool {
-    let s_max = 1.0 - TWO_M24;
-    let x = half
-        .mul_add(s_max, centre)
-        .abs()
-        .max(half.mul_add(-s_max, centre).abs());
-    let x = f64::from(x);
-    -((1.0 - x) * (1.0 + x)).ln() < 4.5
-}
-
 /// The numerator `j = 2k + 1 − 2²⁴`, `k = w >> 8`, of the symmetric uniform `s = j · 2⁻²⁴`, as
 /// [`crate::transform::symmetric_uniform`]; `j` converts exactly.
 #[inline(always)]
@@ -729,7 +712,7 @@ impl<I: Isa> Transform<I> for Normal<I::F> {
 }
 
 /// [`crate::transform::erfinv_f32`]; the tail branch only runs when some lane needs it, and
-/// is not even tested for when `CENTRAL_ONLY` (see [`central_only`]).
+/// is not even tested for when `CENTRAL_ONLY` (see [`F32Params::central_only`]).
 #[inline(always)]
 fn erfinv<I: Isa, const CENTRAL_ONLY: bool>(isa: I, x: I::F) -> I::F {
     let one = isa.splat_f(1.0);
@@ -748,7 +731,7 @@ fn erfinv<I: Isa, const CENTRAL_ONLY: bool>(isa: I, x: I::F) -> I::F {
 
 /// Inverse-CDF truncated normal, as the reference's `Kind::TruncatedNormal` arm. When `FAST`,
 /// `half` holds `half · 2⁻²⁴` ([`folded_half`]), the clamp to `±(1 − 2⁻²⁴)` cannot bind
-/// ([`clamp_is_identity`]) and erfinv's tail branch cannot run ([`central_only`]).
+/// ([`clamp_is_identity`]) and erfinv's tail branch cannot run ([`F32Params::central_only`]).
 struct Truncated<F, const FAST: bool> {
     centre: F,
     half: F,
@@ -827,19 +810,5 @@ mod tests {
         // An end at zero on a bound of zero may differ in sign: keep the clamp.
         assert!(!clamp_is_identity(0.0, 0.0, 0.0, 1.0));
         assert!(!clamp_is_identity(f32::NAN, 0.0, -1.0, 1.0));
-    }
-
-    #[test]
-    fn the_tail_branch_is_ruled_out_only_below_its_threshold() {
-        // w = −ln(1 − x²) reaches 5 at |x| ≈ 0.99663; ±2σ ends at erf(√2) ≈ 0.9545.
-        assert!(central_only(0.9545, 0.0));
-        assert!(!central_only(0.997, 0.0));
-        assert!(!central_only(0.5, 0.4995));
-        assert!(scalar_w(0.9545) < 5.0 && scalar_w(0.997) >= 5.0);
-    }
-
-    /// `w` as the reference's `erfinv_f32` computes it.
-    fn scalar_w(x: f32) -> f32 {
-        -crate::transform::ln_f32((1.0 - x) * (1.0 + x))
     }
 }

@@ -9,12 +9,14 @@ use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::philox::Philox;
 use crate::sampler::Sampler;
-use crate::transform::F32Params;
+use crate::transform::{F32Params, Kind};
 
 /// Invocations per workgroup; the shaders declare the same (`WG` in common.wgsl).
 pub(crate) const WORKGROUP_SIZE: u32 = 64;
 /// Philox blocks each f32 invocation computes in turn (`fill_f32` loops over as many).
 const F32_BLOCKS_PER_INVOCATION: u32 = 4;
+/// Fill pipeline sets: one per [`Kind`], then the central-only truncated normal.
+const FILLS: usize = 5;
 /// The per-dimension workgroup limit every WebGPU device offers at least.
 const MAX_GROUPS_PER_DIM: u32 = 65_535;
 /// Bytes of one [`DispatchUniform`].
@@ -153,7 +155,8 @@ pub(crate) fn grid(threads: u32) -> (u32, u32) {
 pub struct GpuFiller {
     device: wgpu::Device,
     layout: wgpu::BindGroupLayout,
-    /// Fill pipelines by transform kind (index `Kind as usize`), each as f32, f16, bf16.
+    /// Fill pipelines by transform kind (index `Kind as usize`), then the truncated normal
+    /// whose erfinv never leaves its central branch; each as f32, f16, bf16.
     fills: Vec<[wgpu::ComputePipeline; 3]>,
     philox_words: wgpu::ComputePipeline,
     int64: bool,
@@ -240,34 +243,37 @@ impl GpuFiller {
                     module(Output::Half),
                 )
             })?;
-        let pipeline = |module: &wgpu::ShaderModule, entry: &str, kind: u32, fused: bool| {
-            scoped(device, "pipeline creation", || {
-                device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some(entry),
-                    layout: Some(&pipeline_layout),
-                    module,
-                    entry_point: Some(entry),
-                    compilation_options: wgpu::PipelineCompilationOptions {
-                        constants: &[
-                            ("KIND", f64::from(kind)),
-                            ("FUSED_FMA", f64::from(u8::from(fused))),
-                        ],
-                        ..Default::default()
-                    },
-                    cache: None,
+        let pipeline =
+            |module: &wgpu::ShaderModule, entry: &str, kind: u32, flags: (bool, bool)| {
+                let (fused, central) = flags;
+                scoped(device, "pipeline creation", || {
+                    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                        label: Some(entry),
+                        layout: Some(&pipeline_layout),
+                        module,
+                        entry_point: Some(entry),
+                        compilation_options: wgpu::PipelineCompilationOptions {
+                            constants: &[
+                                ("KIND", f64::from(kind)),
+                                ("FUSED_FMA", f64::from(u8::from(fused))),
+                                ("CENTRAL_ONLY", f64::from(u8::from(central))),
+                            ],
+                            ..Default::default()
+                        },
+                        cache: None,
+                    })
                 })
-            })
-        };
+            };
 
         let mut filler = Self {
             device: device.clone(),
             fills: Default::default(),
-            philox_words: pipeline(&half_module, "philox_words", 0, false)?,
+            philox_words: pipeline(&half_module, "philox_words", 0, (false, false))?,
             layout,
             int64,
             fused_fma: false,
         };
-        let probe = pipeline(&half_module, "fma_probe", 0, false)?;
+        let probe = pipeline(&half_module, "fma_probe", 0, (false, false))?;
         filler.fused_fma = filler.probe_fma(queue, &probe)?;
         log::info!(
             "gpu: fma is {}",
@@ -277,13 +283,18 @@ impl GpuFiller {
                 "unfused: exact integer fma for uniform"
             }
         );
-        let mut fills = Vec::with_capacity(4);
-        for kind in 0..4 {
-            let fused = filler.fused_fma;
+        // One set per kind, then the truncated normal without erfinv's tail branch (see
+        // `F32Params::central_only`): what every Keras `_normal` preset takes.
+        let mut fills = Vec::with_capacity(FILLS);
+        let variants = (0..4)
+            .map(|kind| (kind, false))
+            .chain([(Kind::TruncatedNormal as u32, true)]);
+        for (kind, central) in variants {
+            let flags = (filler.fused_fma, central);
             fills.push([
-                pipeline(&f32_module, "fill_f32", kind, fused)?,
-                pipeline(&half_module, "fill_f16", kind, fused)?,
-                pipeline(&half_module, "fill_bf16", kind, fused)?,
+                pipeline(&f32_module, "fill_f32", kind, flags)?,
+                pipeline(&half_module, "fill_f16", kind, flags)?,
+                pipeline(&half_module, "fill_bf16", kind, flags)?,
             ]);
         }
         filler.fills = fills;
@@ -452,7 +463,12 @@ impl GpuFiller {
             return Ok(());
         }
         let params = sampler.f32_params()?;
-        let Some(by_dtype) = self.fills.get(params.kind() as usize) else {
+        let slot = if params.central_only() {
+            FILLS - 1
+        } else {
+            params.kind() as usize
+        };
+        let Some(by_dtype) = self.fills.get(slot) else {
             return Err(Error::Gpu(format!("no pipeline for kind {}", params.kind)));
         };
         let pipeline = match target.dtype {
