@@ -1,6 +1,7 @@
 //! CPU fill throughput, f32, 64 Mi elements (256 MiB): each SIMD level on one thread, the best
 //! level on every thread, the scalar reference (on a 4 Mi prefix), `Pcg64Mcg` + `rand_distr`, and the ceilings of
-//! writing memory at all (`slice::fill`, and a constant fill with streaming stores).
+//! writing memory at all (`slice::fill`, and a constant fill with streaming stores), and the
+//! generator alone (raw Philox words, `Cpu::fill_bits`).
 //!
 //! Run with `cargo bench --bench cpu`; ids read `<method>/<threads>t`.
 
@@ -123,6 +124,24 @@ fn fills(c: &mut Criterion) {
         });
         g.finish();
     }
+
+    // The generator alone: Philox words stored as they come, with no transform. No transform
+    // can beat this; it is the ceiling the per-core goals are measured against.
+    let mut g = c.benchmark_group("philox_words");
+    g.throughput(Throughput::Elements(LEN as u64))
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+    let mut words = vec![0u32; LEN];
+    for threads in [1, all] {
+        let cpu = cpu(best, threads);
+        g.bench_function(format!("{best}/{threads}t"), |b| {
+            b.iter(|| cpu.fill_bits(rng, 0, black_box(&mut words[..])))
+        });
+    }
+    g.finish();
+    drop(words);
 
     let mut g = c.benchmark_group("write_ceiling");
     g.throughput(Throughput::Elements(LEN as u64))

@@ -181,3 +181,51 @@ fn unsupported_levels_are_refused_by_name() {
     assert!(SimdLevel::Scalar.is_supported());
     assert!(SimdLevel::supported().contains(&SimdLevel::detect()));
 }
+
+#[test]
+fn raw_words_at_every_level_are_philox_of_the_element_index() {
+    let (mut r, seed) = {
+        let r = TestRng::new("simd");
+        let seed = r.seed();
+        (r, seed)
+    };
+    for level in SimdLevel::supported() {
+        let cpu = Cpu::new()
+            .with_level(level)
+            .and_then(|c| c.with_threads(2))
+            .expect("supported level");
+        for round in 0..40 {
+            let rng = Philox::new(r.next_u64(), r.next_u64());
+            // Mostly short ranges; one past the 16 MiB at which streaming stores begin.
+            let len = if round == 0 {
+                (4 << 20) + r.below(100) as usize
+            } else {
+                r.below(5000) as usize
+            };
+            let start = start(&mut r, len as u64);
+            let offset = r.below(16) as usize;
+            let mut buf = vec![0u32; len + offset];
+            cpu.fill_bits(rng, start, &mut buf[offset..])
+                .expect("range inside 2⁶⁴");
+            for (k, &got) in buf[offset..].iter().enumerate() {
+                let i = start + k as u64;
+                // The counter is the block index (low word, high word), then the stream.
+                let [_, _, s0, s1] = rng.counter(0);
+                let block = i / 4;
+                let words = varscale::philox4x32_10(
+                    [block as u32, (block >> 32) as u32, s0, s1],
+                    rng.key(),
+                );
+                assert_eq!(
+                    got,
+                    words[(i % 4) as usize],
+                    "seed {seed}, {level}, element {i} (start {start}, len {len}, offset {offset})"
+                );
+            }
+        }
+    }
+    let err = Cpu::new()
+        .fill_bits(Philox::new(0, 0), u64::MAX - 2, &mut [0u32; 8])
+        .expect_err("a range past 2⁶⁴ is refused");
+    assert!(matches!(err, Error::OutOfRange { .. }), "{err}");
+}

@@ -64,6 +64,41 @@ pub(super) fn fill_f32(
     }
 }
 
+/// The raw Philox words of elements `start..start + out.len()`: element `i` is word `i % 4` of
+/// block `i / 4`, the word every transform of that element starts from.
+pub(super) fn fill_bits(
+    level: SimdLevel,
+    rng: &Philox,
+    start: u64,
+    out: &mut [u32],
+    nontemporal: bool,
+) {
+    // The kernels move words through f32 lanes as bits only (no float operation touches
+    // them), so the slice is viewed as f32.
+    let out: &mut [f32] = bytemuck::cast_slice_mut(out);
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2Fma | SimdLevel::Avx512 if is_supported(level) => {
+            super::x86::fill_bits(level, rng, start, out, nontemporal)
+        }
+        #[cfg(target_arch = "aarch64")]
+        SimdLevel::Neon => super::neon::fill_bits(rng, start, out, nontemporal),
+        _ => scalar::fill_bits(rng, start, out),
+    }
+}
+
+/// Runs the level's kernel body for raw words; `isa` proves the instruction set is there.
+#[inline(always)]
+pub(super) fn fill_bits_with<I: Isa>(
+    isa: I,
+    rng: &Philox,
+    start: u64,
+    out: &mut [f32],
+    nontemporal: bool,
+) {
+    fill_with(isa, &Bits, rng, start, out, nontemporal)
+}
+
 /// Elements of a half-precision tensor: the f32 values, made by the level's kernel in a small
 /// buffer on the stack, then rounded to nearest even by `round`.
 // LIMIT: the rounding is a second pass over an L1-resident buffer, not fused into the kernel's
@@ -506,6 +541,23 @@ impl<I: Isa> Transform<I> for Constant<I::F> {
     #[inline(always)]
     fn apply(&self, _: I, _: [I::U; 4]) -> [I::F; 4] {
         [self.0; 4]
+    }
+}
+
+/// The words themselves, as the bits of f32 lanes.
+struct Bits;
+
+impl<I: Isa> Transform<I> for Bits {
+    const PER_WORD: bool = true;
+
+    #[inline(always)]
+    fn apply(&self, isa: I, [w0, w1, w2, w3]: [I::U; 4]) -> [I::F; 4] {
+        [
+            isa.float_of(w0),
+            isa.float_of(w1),
+            isa.float_of(w2),
+            isa.float_of(w3),
+        ]
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::arch::aarch64::*;
 
-use super::kernels::{Isa, fill_f32_with};
+use super::kernels::{Isa, fill_bits_with, fill_f32_with};
 use crate::philox::Philox;
 use crate::transform::F32Params;
 
@@ -27,6 +27,11 @@ pub(super) fn fill_f32(
     nontemporal: bool,
 ) {
     fill_f32_with(Neon(()), p, rng, start, out, nontemporal);
+}
+
+/// The raw Philox words of elements `start..start + out.len()`, as f32 bits.
+pub(super) fn fill_bits(rng: &Philox, start: u64, out: &mut [f32], nontemporal: bool) {
+    fill_bits_with(Neon(()), rng, start, out, nontemporal);
 }
 
 /// Proof that NEON is available (always, on AArch64).

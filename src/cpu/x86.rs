@@ -3,7 +3,7 @@
 use std::arch::x86_64::*;
 
 use super::SimdLevel;
-use super::kernels::{Isa, Keys, fill_f32_with};
+use super::kernels::{Isa, Keys, fill_bits_with, fill_f32_with};
 use crate::philox::{PHILOX_M0, PHILOX_M1, Philox};
 use crate::transform::F32Params;
 
@@ -54,6 +54,38 @@ pub(super) fn fill_f32(
         },
         _ => super::scalar::fill_f32(p, rng, start, out),
     }
+}
+
+/// The raw Philox words of elements `start..start + out.len()`, as f32 bits, at an x86
+/// `level`; anything else runs the scalar loop.
+pub(super) fn fill_bits(
+    level: SimdLevel,
+    rng: &Philox,
+    start: u64,
+    out: &mut [f32],
+    nontemporal: bool,
+) {
+    match level {
+        // SAFETY: the features `avx2_fma_bits` is compiled for were detected just now.
+        SimdLevel::Avx2Fma if is_supported(level) => unsafe {
+            avx2_fma_bits(rng, start, out, nontemporal)
+        },
+        // SAFETY: as above, for `avx512_bits`.
+        SimdLevel::Avx512 if is_supported(level) => unsafe {
+            avx512_bits(rng, start, out, nontemporal)
+        },
+        _ => super::scalar::fill_bits(rng, start, out),
+    }
+}
+
+#[target_feature(enable = "avx2,fma")]
+fn avx2_fma_bits(rng: &Philox, start: u64, out: &mut [f32], nontemporal: bool) {
+    fill_bits_with(Avx2(()), rng, start, out, nontemporal);
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+fn avx512_bits(rng: &Philox, start: u64, out: &mut [f32], nontemporal: bool) {
+    fill_bits_with(Avx512(()), rng, start, out, nontemporal);
 }
 
 #[target_feature(enable = "avx2,fma")]
