@@ -36,9 +36,11 @@ struct Dispatch {
     out_first: u32,
     // Elements written by this dispatch.
     count: u32,
-    // Invocations that do work; the grid is rounded up to whole workgroups.
+    // Invocations that do work (fill_f32: 16-byte slots to write); the grid is rounded up to
+    // whole workgroups.
     threads: u32,
-    pad5: u32,
+    // fill_f32: invocations that take slots; invocation t writes slots t + j·stride.
+    stride: u32,
     pad6: u32,
     pad7: u32,
 }
@@ -431,4 +433,25 @@ fn block_values(b: vec2<u32>) -> vec4<f32> {
     }
     // Constant: no random words needed.
     return vec4<f32>(d.a);
+}
+
+// The four f32 values of tensor elements i..i+3 for any i (for fill_half.wgsl); `r` is
+// i mod 4, which the caller computes from uniform data alone.
+fn values_from(i: vec2<u32>, r: u32) -> vec4<f32> {
+    let first = block_values(block_of(i));
+    if r == 0u {
+        return first;
+    }
+    // The next block is that of i + 4, which wraps past 2⁶⁴ − 1 like the element index.
+    // LIMIT: when a half tensor's index and its buffer position differ by a non-multiple of
+    // 4 (a shard cut mid-block), every invocation computes two blocks for four values, about
+    // twice the work.
+    let second = block_values(block_of(add64(i, 4u)));
+    if r == 1u {
+        return vec4<f32>(first.yzw, second.x);
+    }
+    if r == 2u {
+        return vec4<f32>(first.zw, second.xy);
+    }
+    return vec4<f32>(first.w, second.xyz);
 }

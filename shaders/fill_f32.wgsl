@@ -1,46 +1,35 @@
-// f32 output: each invocation computes four consecutive Philox blocks in turn (the host's
-// `F32_BLOCKS_PER_INVOCATION`), one store per element in range. Four blocks per invocation
-// cut the workgroup count, whose fixed cost dominates a constant fill on lavapipe.
+// f32 output in whole 16-byte slots: the window is an array of vec4<f32>, and each slot is
+// written by one invocation with one store. Four scalar stores per block cost about as much
+// as the Box–Muller transform on lavapipe.
 //
-// LIMIT: on lavapipe the constant kind of this shader is still slower than the bare
-// constant-write shader of the measured facts (about 150 ms against 51-58 ms for 64 Mi f32,
-// on a shared, loaded machine); not measured apart from the machine's noise.
+// The host dispatches this shader for the slots lying wholly inside the range only: out_first
+// and index0 are multiples of 4, so slot s holds exactly Philox block index0 / 4 + s, and the
+// d.threads slots from out_first / 4 on are all written. The partly covered slots at either
+// end, positions past the binding's last whole slot, and ranges whose index and position
+// differ mod 4 (a shard cut mid-block) go to fill_f32_tail.wgsl. (A branch on that alignment
+// here, even one every invocation takes the same way, slowed the aligned normal fill by
+// about a third on lavapipe.) Invocation t writes slots t, t + stride, t + 2·stride, t + 3·stride
+// (stride = d.stride, the invocations that take slots), so neighbouring invocations write
+// neighbouring slots.
 
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
+
+// Slots per invocation: the host's `F32_SLOTS_PER_INVOCATION`.
+const SLOTS: u32 = 4u;
 
 @compute @workgroup_size(64)
 fn fill_f32(@builtin(workgroup_id) wg: vec3<u32>,
             @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) local: u32) {
-    let first = invocation(wg, nwg, local) * 4u;
-    for (var j = 0u; j < 4u; j++) {
-        fill_block(first + j);
-    }
-}
-
-// Writes the elements of block (index0 >> 2) + t that lie in the range.
-fn fill_block(t: u32) {
-    if t >= d.threads {
+    let t = invocation(wg, nwg, local);
+    if t >= d.stride {
         return;
     }
-    // Invocation t computes block (index0 >> 2) + t; the first block may start before index0
-    // (lane r = index0 & 3), so lane l is element offset 4t + l − r from index0.
-    let r = d.index0.x & 3u;
-    let values = block_values(add64(block_of(d.index0), t));
-    let base = 4u * t;
-    if r == 0u && base + 4u <= d.count {
-        // PERF: the common case, a whole block inside the range, stores without lane tests.
-        let p = d.out_first + base;
-        out[p] = values.x;
-        out[p + 1u] = values.y;
-        out[p + 2u] = values.z;
-        out[p + 3u] = values.w;
-        return;
-    }
-    for (var l = 0u; l < 4u; l++) {
-        let off = i32(4u * t + l) - i32(r);
-        if off >= 0 && u32(off) < d.count {
-            out[d.out_first + u32(off)] = values[l];
+    let q0 = d.out_first >> 2u;
+    for (var j = 0u; j < SLOTS; j++) {
+        let s = SLOTS * t + j;
+        if s < d.threads {
+            out[q0 + s] = block_values(block_of(add64(d.index0, 4u * s)));
         }
     }
 }

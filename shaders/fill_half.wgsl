@@ -55,28 +55,11 @@ fn half_bits(v: f32, is_bf16: bool) -> u32 {
     return select(f16_bits(v), bf16_bits(v), is_bf16);
 }
 
-// The four f32 values of tensor elements i..i+3 for any i (two blocks when i is not a
-// multiple of 4).
-fn values_from(i: vec2<u32>) -> vec4<f32> {
-    let first = block_values(block_of(i));
-    let r = i.x & 3u;
-    if r == 0u {
-        return first;
-    }
-    // The next block is that of i + 4, which wraps past 2⁶⁴ − 1 like the element index.
-    let second = block_values(block_of(add64(i, 4u)));
-    // LIMIT: when a half tensor's index and its buffer position differ by a non-multiple of
-    // 4, every invocation computes two blocks for four values, about twice the work.
-    var both = array<f32, 8>(first.x, first.y, first.z, first.w,
-                             second.x, second.y, second.z, second.w);
-    return vec4<f32>(both[r], both[r + 1u], both[r + 2u], both[r + 3u]);
-}
-
 fn fill_half(t: u32, is_bf16: bool) {
     // Positions 4t + s' .. 4t + s' + 3 (s' = out_first & ~3) are element offsets
     // 4t − s .. 4t − s + 3 from index0, with s = out_first & 3.
     let s = d.out_first & 3u;
-    let values = values_from(add64(sub64(d.index0, s), 4u * t));
+    let values = values_from(add64(sub64(d.index0, s), 4u * t), (d.index0.x - s) & 3u);
     let first_word = (d.out_first >> 1u) & ~1u;
     for (var h = 0u; h < 2u; h++) {
         let off_lo = i32(4u * t + 2u * h) - i32(s);

@@ -284,6 +284,50 @@ fn halves_at_odd_offsets_keep_their_neighbours() {
     }
 }
 
+/// f32 at every position mod 4 and odd lengths, in buffers whose size is and is not a multiple
+/// of 16 bytes: the whole 16-byte slots, the partly covered first and last slots (read, merged
+/// and written back) and the tail past a binding's last whole slot all give the reference's
+/// values, and every neighbour survives.
+#[test]
+fn f32_at_odd_positions_keeps_its_neighbours() {
+    let Some(gpu) = gpu() else { return };
+    let mut p = TestRng::with_seed(fresh_seed("f32_at_odd_positions"));
+    const SENTINEL: u32 = 0x7fc0_a5a5;
+    for filler in fillers(gpu) {
+        for (name, sampler) in samplers() {
+            let first = p.below(64) as usize;
+            let start = if p.below(3) == 0 { 0 } else { p.below(1 << 34) };
+            let len = 1 + p.below(7000) as usize;
+            // Room after the range: none, or a few words, so the binding may end mid-slot.
+            let words = first + len + p.below(4) as usize;
+            let buffer = storage(gpu, 4 * words as u64);
+            let rng = Philox::new(p.next_u64(), p.next_u64());
+            gpu.queue()
+                .write_buffer(&buffer, 0, bytemuck::cast_slice(&vec![SENTINEL; words]));
+            let target = FillTarget::new(&buffer, start..start + len as u64).at(4 * first as u64);
+            filler
+                .fill(gpu.queue(), &sampler, rng, &target)
+                .expect("fill");
+            let mut all = vec![0f32; words];
+            gpu.read_buffer(&buffer, 0, &mut all).expect("read");
+            let params = sampler.f32_params().expect("f32");
+            let mut want = vec![0f32; len];
+            f32_fill_reference(&params, &rng, start, &mut want);
+            let ctx = format!("{name}: position {first}, start {start}, {len} values in {words}");
+            compare(&ctx, &params, &all[first..first + len], &want);
+            let kept = |v: &[f32]| v.iter().all(|x| x.to_bits() == SENTINEL);
+            assert!(
+                kept(&all[..first]),
+                "{ctx}: a value before the range changed"
+            );
+            assert!(
+                kept(&all[first + len..]),
+                "{ctx}: a value after the range changed"
+            );
+        }
+    }
+}
+
 /// Standalone fills into slices of each type equal the CPU backend's.
 #[test]
 fn standalone_fill_matches_cpu_for_each_type() {

@@ -15,6 +15,8 @@ use crate::transform::{F32Params, Kind};
 pub(crate) const WORKGROUP_SIZE: u32 = 64;
 /// Philox blocks each f32 invocation computes in turn (`fill_f32` loops over as many).
 const F32_BLOCKS_PER_INVOCATION: u32 = 4;
+/// 16-byte slots each invocation of `fill_f32` writes.
+const F32_SLOTS_PER_INVOCATION: u32 = 4;
 /// Fill pipeline sets: one per [`Kind`], then the central-only truncated normal.
 const FILLS: usize = 5;
 /// The per-dimension workgroup limit every WebGPU device offers at least.
@@ -33,7 +35,8 @@ pub(crate) struct DispatchUniform {
     out_first: u32,
     count: u32,
     threads: u32,
-    _pad: [u32; 3],
+    stride: u32,
+    _pad: [u32; 2],
 }
 
 /// Where a fill writes: a range of a logical tensor, placed in a host's buffer.
@@ -90,6 +93,15 @@ pub(crate) struct Window {
     pub index0: u64,
     /// Elements written.
     pub count: u64,
+}
+
+/// One dispatch to record: a pipeline, the window it binds and its uniform block.
+struct Dispatch<'p> {
+    pipeline: &'p wgpu::ComputePipeline,
+    window: Window,
+    uniform: DispatchUniform,
+    /// Units of `uniform.threads` each invocation takes.
+    per_invocation: u32,
 }
 
 /// Cuts `count` elements of `elem` bytes at `byte_offset` into windows of at most `max_bind`
@@ -156,8 +168,8 @@ pub struct GpuFiller {
     device: wgpu::Device,
     layout: wgpu::BindGroupLayout,
     /// Fill pipelines by transform kind (index `Kind as usize`), then the truncated normal
-    /// whose erfinv never leaves its central branch; each as f32, f16, bf16.
-    fills: Vec<[wgpu::ComputePipeline; 3]>,
+    /// whose erfinv never leaves its central branch; each as f32 slots, f32 tail, f16, bf16.
+    fills: Vec<[wgpu::ComputePipeline; 4]>,
     philox_words: wgpu::ComputePipeline,
     int64: bool,
     fused_fma: bool,
@@ -194,7 +206,7 @@ impl GpuFiller {
             }
         );
 
-        let (layout, pipeline_layout, f32_module, half_module) =
+        let (layout, pipeline_layout, f32_module, tail_module, half_module) =
             scoped(device, "shader compilation", || {
                 let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                     label: Some("varscale fill"),
@@ -215,7 +227,10 @@ impl GpuFiller {
                             ty: wgpu::BindingType::Buffer {
                                 ty: wgpu::BufferBindingType::Storage { read_only: false },
                                 has_dynamic_offset: false,
-                                min_binding_size: wgpu::BufferSize::new(4),
+                                // None: the f32 module reads 16-byte slots and the others
+                                // 4-byte words, so each pipeline checks its own minimum
+                                // when it runs; the f32 one only runs on 16 bytes or more.
+                                min_binding_size: None,
                             },
                             count: None,
                         },
@@ -231,6 +246,7 @@ impl GpuFiller {
                     device.create_shader_module(wgpu::ShaderModuleDescriptor {
                         label: Some(match output {
                             Output::F32 => "varscale fill_f32",
+                            Output::F32Tail => "varscale fill_f32_tail",
                             Output::Half => "varscale fill_half",
                         }),
                         source: wgpu::ShaderSource::Wgsl(shader::source(output, int64).into()),
@@ -240,6 +256,7 @@ impl GpuFiller {
                     layout,
                     pipeline_layout,
                     module(Output::F32),
+                    module(Output::F32Tail),
                     module(Output::Half),
                 )
             })?;
@@ -293,6 +310,7 @@ impl GpuFiller {
             let flags = (filler.fused_fma, central);
             fills.push([
                 pipeline(&f32_module, "fill_f32", kind, flags)?,
+                pipeline(&tail_module, "fill_f32_tail", kind, flags)?,
                 pipeline(&half_module, "fill_f16", kind, flags)?,
                 pipeline(&half_module, "fill_bf16", kind, flags)?,
             ]);
@@ -340,7 +358,13 @@ impl GpuFiller {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("varscale fma probe"),
             });
-        self.encode(&mut encoder, probe, &out, &[window], &[uniform], 1)?;
+        let dispatch = Dispatch {
+            pipeline: probe,
+            window,
+            uniform,
+            per_invocation: 1,
+        };
+        self.encode(&mut encoder, &out, &[dispatch])?;
         encoder.copy_buffer_to_buffer(&out, 0, &staging, 0, 16);
         scoped(&self.device, "submitting the fma probe", || {
             queue.submit([encoder.finish()]);
@@ -471,61 +495,94 @@ impl GpuFiller {
         let Some(by_dtype) = self.fills.get(slot) else {
             return Err(Error::Gpu(format!("no pipeline for kind {}", params.kind)));
         };
-        let pipeline = match target.dtype {
-            DType::F16 => &by_dtype[1],
-            DType::BF16 => &by_dtype[2],
-            _ => &by_dtype[0],
+        let uniform = |w: &Window, threads: u64, stride: u64| DispatchUniform {
+            params,
+            key: rng.key(),
+            stream: [rng.stream as u32, (rng.stream >> 32) as u32],
+            index0: [w.index0 as u32, (w.index0 >> 32) as u32],
+            // A window is at most 2³¹ bytes, so positions, counts and invocations fit.
+            out_first: w.out_first as u32,
+            count: w.count as u32,
+            threads: threads as u32,
+            stride: stride as u32,
+            _pad: [0; 2],
         };
-        let halves = target.dtype != DType::F32;
-        let uniforms: Vec<DispatchUniform> = windows
-            .iter()
-            .map(|w| {
-                let lead = if halves {
-                    w.out_first & 3
+        let mut dispatches = Vec::with_capacity(windows.len() + 1);
+        for w in &windows {
+            if target.dtype != DType::F32 {
+                let pipeline = if target.dtype == DType::F16 {
+                    &by_dtype[2]
                 } else {
-                    w.index0 & 3
+                    &by_dtype[3]
                 };
-                let threads = (w.count + lead).div_ceil(4);
-                DispatchUniform {
-                    params,
-                    key: rng.key(),
-                    stream: [rng.stream as u32, (rng.stream >> 32) as u32],
-                    index0: [w.index0 as u32, (w.index0 >> 32) as u32],
-                    // A window is at most 2³¹ bytes, so positions, counts and invocations fit.
-                    out_first: w.out_first as u32,
-                    count: w.count as u32,
-                    threads: threads as u32,
-                    _pad: [0; 3],
-                }
-            })
-            .collect();
-        let per_invocation = if halves { 1 } else { F32_BLOCKS_PER_INVOCATION };
-        self.encode(
-            encoder,
-            pipeline,
-            target.buffer,
-            &windows,
-            &uniforms,
-            per_invocation,
-        )
+                let threads = (w.count + (w.out_first & 3)).div_ceil(4);
+                dispatches.push(Dispatch {
+                    pipeline,
+                    window: *w,
+                    uniform: uniform(w, threads, 0),
+                    per_invocation: 1,
+                });
+                continue;
+            }
+            // f32: the slots wholly inside both the range and the binding, each with one
+            // store; then the positions before and after them (at most three before, and
+            // three plus the binding's last partial slot after) one element at a time. Where
+            // the index and the position differ mod 4, no slot holds one Philox block, and
+            // every element goes one at a time.
+            let end = w.out_first + w.count;
+            let slots_from = w.out_first.next_multiple_of(4);
+            let slots_to = end.min(w.size / 4) / 4 * 4;
+            let aligned = w.index0 % 4 == w.out_first % 4;
+            let mut singles = vec![(w.out_first, end)];
+            if aligned && slots_from < slots_to {
+                let slots = (slots_to - slots_from) / 4;
+                let part = Window {
+                    out_first: slots_from,
+                    index0: w.index0 + (slots_from - w.out_first),
+                    count: slots_to - slots_from,
+                    ..*w
+                };
+                let stride = slots.div_ceil(u64::from(F32_SLOTS_PER_INVOCATION));
+                dispatches.push(Dispatch {
+                    pipeline: &by_dtype[0],
+                    window: part,
+                    uniform: uniform(&part, slots, stride),
+                    per_invocation: F32_SLOTS_PER_INVOCATION,
+                });
+                singles = vec![(w.out_first, slots_from), (slots_to, end)];
+            }
+            for (first, last) in singles.into_iter().filter(|(a, b)| a < b) {
+                let part = Window {
+                    out_first: first,
+                    index0: w.index0 + (first - w.out_first),
+                    count: last - first,
+                    ..*w
+                };
+                let threads = (part.count + (part.index0 & 3)).div_ceil(4);
+                dispatches.push(Dispatch {
+                    pipeline: &by_dtype[1],
+                    window: part,
+                    uniform: uniform(&part, threads, 0),
+                    per_invocation: F32_BLOCKS_PER_INVOCATION,
+                });
+            }
+        }
+        self.encode(encoder, target.buffer, &dispatches)
     }
 
-    /// Records one dispatch per window, each with its own slice of one uniform buffer.
+    /// Records the dispatches in order, each with its own slice of one uniform buffer.
     fn encode(
         &self,
         encoder: &mut wgpu::CommandEncoder,
-        pipeline: &wgpu::ComputePipeline,
         buffer: &wgpu::Buffer,
-        windows: &[Window],
-        uniforms: &[DispatchUniform],
-        per_invocation: u32,
+        dispatches: &[Dispatch<'_>],
     ) -> Result<()> {
         let stride = UNIFORM_BYTES.next_multiple_of(u64::from(
             self.device.limits().min_uniform_buffer_offset_alignment,
         ));
-        let mut bytes = vec![0u8; stride as usize * uniforms.len()];
-        for (chunk, u) in bytes.chunks_mut(stride as usize).zip(uniforms) {
-            chunk[..UNIFORM_BYTES as usize].copy_from_slice(bytemuck::bytes_of(u));
+        let mut bytes = vec![0u8; stride as usize * dispatches.len()];
+        for (chunk, d) in bytes.chunks_mut(stride as usize).zip(dispatches) {
+            chunk[..UNIFORM_BYTES as usize].copy_from_slice(bytemuck::bytes_of(&d.uniform));
         }
         // Written through a mapping rather than `DeviceExt::create_buffer_init`, which panics
         // when the device is lost.
@@ -548,10 +605,10 @@ impl GpuFiller {
             })?;
         uniform.unmap();
         scoped(&self.device, "recording a fill", || {
-            let groups: Vec<wgpu::BindGroup> = windows
+            let groups: Vec<wgpu::BindGroup> = dispatches
                 .iter()
                 .enumerate()
-                .map(|(k, w)| {
+                .map(|(k, Dispatch { window: w, .. })| {
                     self.device.create_bind_group(&wgpu::BindGroupDescriptor {
                         label: Some("varscale fill window"),
                         layout: &self.layout,
@@ -580,9 +637,9 @@ impl GpuFiller {
                 label: Some("varscale fill"),
                 timestamp_writes: None,
             });
-            pass.set_pipeline(pipeline);
-            for (group, u) in groups.iter().zip(uniforms) {
-                let (x, y) = grid(u.threads.div_ceil(per_invocation));
+            for (group, d) in groups.iter().zip(dispatches) {
+                let (x, y) = grid(d.uniform.threads.div_ceil(d.per_invocation));
+                pass.set_pipeline(d.pipeline);
                 pass.set_bind_group(0, group, &[]);
                 pass.dispatch_workgroups(x, y, 1);
             }
@@ -634,7 +691,8 @@ impl GpuFiller {
             out_first: 0,
             count: 4,
             threads: 1,
-            _pad: [0; 3],
+            stride: 0,
+            _pad: [0; 2],
         };
         let window = Window {
             base: 0,
@@ -643,14 +701,13 @@ impl GpuFiller {
             index0: block,
             count: 4,
         };
-        self.encode(
-            encoder,
-            &self.philox_words,
-            buffer,
-            &[window],
-            &[uniform],
-            1,
-        )
+        let dispatch = Dispatch {
+            pipeline: &self.philox_words,
+            window,
+            uniform,
+            per_invocation: 1,
+        };
+        self.encode(encoder, buffer, &[dispatch])
     }
 }
 

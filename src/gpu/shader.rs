@@ -13,13 +13,16 @@ const COMMON: &str = include_str!("../../shaders/common.wgsl");
 const MULHILO_INT64: &str = include_str!("../../shaders/mulhilo_int64.wgsl");
 const MULHILO_LIMB: &str = include_str!("../../shaders/mulhilo_limb.wgsl");
 const FILL_F32: &str = include_str!("../../shaders/fill_f32.wgsl");
+const FILL_F32_TAIL: &str = include_str!("../../shaders/fill_f32_tail.wgsl");
 const FILL_HALF: &str = include_str!("../../shaders/fill_half.wgsl");
 
 /// Which output module to assemble.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Output {
-    /// `fill_f32` over `array<f32>`.
+    /// `fill_f32` over `array<vec4<f32>>`: whole 16-byte slots.
     F32,
+    /// `fill_f32_tail` over `array<f32>`: the elements past a binding's last whole slot.
+    F32Tail,
     /// `fill_f16`, `fill_bf16` and `philox_words` over `array<u32>`.
     Half,
 }
@@ -90,6 +93,7 @@ pub(crate) fn source(output: Output, int64: bool) -> String {
     let mulhilo = if int64 { MULHILO_INT64 } else { MULHILO_LIMB };
     let entry = match output {
         Output::F32 => FILL_F32,
+        Output::F32Tail => FILL_F32_TAIL,
         Output::Half => FILL_HALF,
     };
     [prelude().as_str(), mulhilo, COMMON, entry].join("\n")
