@@ -15,7 +15,7 @@
 @group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
 
 // Slots per invocation: the host's `F32_SLOTS_PER_INVOCATION`.
-const SLOTS: u32 = 4u;
+const SLOTS: u32 = 8u;
 
 @compute @workgroup_size(64)
 fn fill_f32(@builtin(workgroup_id) wg: vec3<u32>,

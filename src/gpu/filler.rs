@@ -16,7 +16,10 @@ pub(crate) const WORKGROUP_SIZE: u32 = 64;
 /// Philox blocks each f32 invocation computes in turn (`fill_f32` loops over as many).
 const F32_BLOCKS_PER_INVOCATION: u32 = 4;
 /// 16-byte slots each invocation of `fill_f32` writes.
-const F32_SLOTS_PER_INVOCATION: u32 = 4;
+const F32_SLOTS_PER_INVOCATION: u32 = 8;
+/// 16-byte slots (eight halves) each invocation of `fill_f16_slots` and `fill_bf16_slots`
+/// writes.
+const HALF_SLOTS_PER_INVOCATION: u32 = 8;
 /// Fill pipeline sets: one per [`Kind`], then the central-only truncated normal.
 const FILLS: usize = 5;
 /// The per-dimension workgroup limit every WebGPU device offers at least.
@@ -95,6 +98,18 @@ pub(crate) struct Window {
     pub count: u64,
 }
 
+impl Window {
+    /// The same binding, writing only positions `first..last` of this window's range.
+    fn part(&self, first: u64, last: u64) -> Window {
+        Window {
+            out_first: first,
+            index0: self.index0 + (first - self.out_first),
+            count: last - first,
+            ..*self
+        }
+    }
+}
+
 /// One dispatch to record: a pipeline, the window it binds and its uniform block.
 struct Dispatch<'p> {
     pipeline: &'p wgpu::ComputePipeline,
@@ -168,8 +183,9 @@ pub struct GpuFiller {
     device: wgpu::Device,
     layout: wgpu::BindGroupLayout,
     /// Fill pipelines by transform kind (index `Kind as usize`), then the truncated normal
-    /// whose erfinv never leaves its central branch; each as f32 slots, f32 tail, f16, bf16.
-    fills: Vec<[wgpu::ComputePipeline; 4]>,
+    /// whose erfinv never leaves its central branch; each as f32 slots, f32 elements, f16
+    /// elements, bf16 elements, f16 slots, bf16 slots.
+    fills: Vec<[wgpu::ComputePipeline; 6]>,
     philox_words: wgpu::ComputePipeline,
     int64: bool,
     fused_fma: bool,
@@ -206,7 +222,7 @@ impl GpuFiller {
             }
         );
 
-        let (layout, pipeline_layout, f32_module, tail_module, half_module) =
+        let (layout, pipeline_layout, [f32_module, tail_module, half_module, half_slots_module]) =
             scoped(device, "shader compilation", || {
                 let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                     label: Some("varscale fill"),
@@ -248,6 +264,7 @@ impl GpuFiller {
                             Output::F32 => "varscale fill_f32",
                             Output::F32Tail => "varscale fill_f32_tail",
                             Output::Half => "varscale fill_half",
+                            Output::HalfSlots => "varscale fill_half_slots",
                         }),
                         source: wgpu::ShaderSource::Wgsl(shader::source(output, int64).into()),
                     })
@@ -255,9 +272,12 @@ impl GpuFiller {
                 (
                     layout,
                     pipeline_layout,
-                    module(Output::F32),
-                    module(Output::F32Tail),
-                    module(Output::Half),
+                    [
+                        module(Output::F32),
+                        module(Output::F32Tail),
+                        module(Output::Half),
+                        module(Output::HalfSlots),
+                    ],
                 )
             })?;
         let pipeline =
@@ -313,6 +333,8 @@ impl GpuFiller {
                 pipeline(&tail_module, "fill_f32_tail", kind, flags)?,
                 pipeline(&half_module, "fill_f16", kind, flags)?,
                 pipeline(&half_module, "fill_bf16", kind, flags)?,
+                pipeline(&half_slots_module, "fill_f16_slots", kind, flags)?,
+                pipeline(&half_slots_module, "fill_bf16_slots", kind, flags)?,
             ]);
         }
         filler.fills = fills;
@@ -507,63 +529,57 @@ impl GpuFiller {
             stride: stride as u32,
             _pad: [0; 2],
         };
-        let mut dispatches = Vec::with_capacity(windows.len() + 1);
+        // Each window: the 16-byte slots wholly inside both the range and the binding, one
+        // store each; then the positions before and after them, element by element (f32) or
+        // word by word (halves): at most a slot's worth before, and a slot's worth plus the
+        // binding's last partial slot after. A shard whose index and position differ mod 4
+        // has no slot holding whole Philox blocks, and goes element by element throughout.
+        let (slot_fill, single_fill, per_slot, slots_per_invocation, singles_per_invocation) =
+            match target.dtype {
+                DType::F16 => (&by_dtype[4], &by_dtype[2], 8, HALF_SLOTS_PER_INVOCATION, 1),
+                DType::BF16 => (&by_dtype[5], &by_dtype[3], 8, HALF_SLOTS_PER_INVOCATION, 1),
+                _ => (
+                    &by_dtype[0],
+                    &by_dtype[1],
+                    4,
+                    F32_SLOTS_PER_INVOCATION,
+                    F32_BLOCKS_PER_INVOCATION,
+                ),
+            };
+        let mut dispatches = Vec::with_capacity(3 * windows.len());
         for w in &windows {
-            if target.dtype != DType::F32 {
-                let pipeline = if target.dtype == DType::F16 {
-                    &by_dtype[2]
-                } else {
-                    &by_dtype[3]
-                };
-                let threads = (w.count + (w.out_first & 3)).div_ceil(4);
-                dispatches.push(Dispatch {
-                    pipeline,
-                    window: *w,
-                    uniform: uniform(w, threads, 0),
-                    per_invocation: 1,
-                });
-                continue;
-            }
-            // f32: the slots wholly inside both the range and the binding, each with one
-            // store; then the positions before and after them (at most three before, and
-            // three plus the binding's last partial slot after) one element at a time. Where
-            // the index and the position differ mod 4, no slot holds one Philox block, and
-            // every element goes one at a time.
             let end = w.out_first + w.count;
-            let slots_from = w.out_first.next_multiple_of(4);
-            let slots_to = end.min(w.size / 4) / 4 * 4;
+            let slots_from = w.out_first.next_multiple_of(per_slot);
+            // Positions the binding holds, cut to whole slots.
+            let bound = w.size / (16 / per_slot);
+            let slots_to = end.min(bound) / per_slot * per_slot;
             let aligned = w.index0 % 4 == w.out_first % 4;
             let mut singles = vec![(w.out_first, end)];
             if aligned && slots_from < slots_to {
-                let slots = (slots_to - slots_from) / 4;
-                let part = Window {
-                    out_first: slots_from,
-                    index0: w.index0 + (slots_from - w.out_first),
-                    count: slots_to - slots_from,
-                    ..*w
-                };
-                let stride = slots.div_ceil(u64::from(F32_SLOTS_PER_INVOCATION));
+                let part = w.part(slots_from, slots_to);
+                let slots = (slots_to - slots_from) / per_slot;
+                let stride = slots.div_ceil(u64::from(slots_per_invocation));
                 dispatches.push(Dispatch {
-                    pipeline: &by_dtype[0],
+                    pipeline: slot_fill,
                     window: part,
                     uniform: uniform(&part, slots, stride),
-                    per_invocation: F32_SLOTS_PER_INVOCATION,
+                    per_invocation: slots_per_invocation,
                 });
                 singles = vec![(w.out_first, slots_from), (slots_to, end)];
             }
             for (first, last) in singles.into_iter().filter(|(a, b)| a < b) {
-                let part = Window {
-                    out_first: first,
-                    index0: w.index0 + (first - w.out_first),
-                    count: last - first,
-                    ..*w
+                let part = w.part(first, last);
+                // fill_f32_tail counts blocks from the index, fill_half words from the position.
+                let lead = if per_slot == 4 {
+                    part.index0 & 3
+                } else {
+                    part.out_first & 3
                 };
-                let threads = (part.count + (part.index0 & 3)).div_ceil(4);
                 dispatches.push(Dispatch {
-                    pipeline: &by_dtype[1],
+                    pipeline: single_fill,
                     window: part,
-                    uniform: uniform(&part, threads, 0),
-                    per_invocation: F32_BLOCKS_PER_INVOCATION,
+                    uniform: uniform(&part, (part.count + lead).div_ceil(4), 0),
+                    per_invocation: singles_per_invocation,
                 });
             }
         }

@@ -214,20 +214,36 @@ fn map_read(device: &wgpu::Device, buffer: &wgpu::Buffer, bytes: u64) -> Result<
         // The receiver outlives the poll below; a failed send only means nobody listens.
         let _ = tx.send(r);
     });
-    // Mapping completes only while the device is polled.
-    device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-    match rx.try_recv() {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(Error::Gpu(format!(
-            "mapping {bytes} bytes of the readback buffer failed: {e}"
-        ))),
-        Err(_) => Err(Error::Gpu(format!(
-            "mapping {bytes} bytes of the readback buffer did not complete"
-        ))),
+    // Mapping completes only while the device is polled. Where other threads poll the same
+    // device (a host application, or tests sharing one), one of their polls may run the
+    // callback, a moment after ours has returned: so wait for the callback itself, polling
+    // again now and then, rather than expect it by the time our poll returns.
+    let deadline = std::time::Instant::now() + MAP_TIMEOUT;
+    loop {
+        device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        match rx.recv_timeout(std::time::Duration::from_millis(10)) {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => {
+                return Err(Error::Gpu(format!(
+                    "mapping {bytes} bytes of the readback buffer failed: {e}"
+                )));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+                if std::time::Instant::now() < deadline => {}
+            Err(_) => {
+                return Err(Error::Gpu(format!(
+                    "mapping {bytes} bytes of the readback buffer did not complete within {} s",
+                    MAP_TIMEOUT.as_secs()
+                )));
+            }
+        }
     }
 }
+
+/// How long [`map_read`] waits for a mapping after the GPU has finished its work.
+const MAP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Bytes per readback round trip: large enough to amortise a submission, small enough that
 /// the device and staging buffers stay modest next to the output.

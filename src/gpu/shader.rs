@@ -15,6 +15,8 @@ const MULHILO_LIMB: &str = include_str!("../../shaders/mulhilo_limb.wgsl");
 const FILL_F32: &str = include_str!("../../shaders/fill_f32.wgsl");
 const FILL_F32_TAIL: &str = include_str!("../../shaders/fill_f32_tail.wgsl");
 const FILL_HALF: &str = include_str!("../../shaders/fill_half.wgsl");
+const FILL_HALF_SLOTS: &str = include_str!("../../shaders/fill_half_slots.wgsl");
+const HALF_BITS: &str = include_str!("../../shaders/half_bits.wgsl");
 
 /// Which output module to assemble.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,8 +25,10 @@ pub(crate) enum Output {
     F32,
     /// `fill_f32_tail` over `array<f32>`: the elements past a binding's last whole slot.
     F32Tail,
-    /// `fill_f16`, `fill_bf16` and `philox_words` over `array<u32>`.
+    /// `fill_f16`, `fill_bf16`, `philox_words` and `fma_probe` over `array<u32>`.
     Half,
+    /// `fill_f16_slots` and `fill_bf16_slots` over `array<vec4<u32>>`: whole 16-byte slots.
+    HalfSlots,
 }
 
 /// An f32 as an exact WGSL hexadecimal float literal (`0x1.8p-1f`), so that the shader's
@@ -91,12 +95,13 @@ fn prelude() -> String {
 /// The full WGSL source of one module.
 pub(crate) fn source(output: Output, int64: bool) -> String {
     let mulhilo = if int64 { MULHILO_INT64 } else { MULHILO_LIMB };
-    let entry = match output {
-        Output::F32 => FILL_F32,
-        Output::F32Tail => FILL_F32_TAIL,
-        Output::Half => FILL_HALF,
+    let (rounding, entry) = match output {
+        Output::F32 => ("", FILL_F32),
+        Output::F32Tail => ("", FILL_F32_TAIL),
+        Output::Half => (HALF_BITS, FILL_HALF),
+        Output::HalfSlots => (HALF_BITS, FILL_HALF_SLOTS),
     };
-    [prelude().as_str(), mulhilo, COMMON, entry].join("\n")
+    [prelude().as_str(), mulhilo, COMMON, rounding, entry].join("\n")
 }
 
 #[cfg(test)]
