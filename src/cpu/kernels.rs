@@ -99,34 +99,70 @@ pub(super) fn fill_bits_with<I: Isa>(
     fill_with(isa, &Bits, rng, start, out, nontemporal)
 }
 
-/// Elements of a half-precision tensor: the f32 values, made by the level's kernel in a small
-/// buffer on the stack, then rounded to nearest even by `round`.
-// LIMIT: the rounding is a second pass over an L1-resident buffer, not fused into the kernel's
-// stores; f16 and bf16 fills ran 25–35% below f32 in one measurement on a loaded machine.
-fn fill_half<H>(
-    level: SimdLevel,
+/// Elements per piece of a half-precision fill: large enough to amortise the call per piece,
+/// small enough to stay in L1 with its output.
+const STAGING: usize = 2048;
+
+/// Elements of a half-precision tensor, made in pieces: `fill` writes a piece's f32 values
+/// (given the piece's first index) into a small buffer on the stack, and `round` rounds them to
+/// the output.
+///
+/// Inlined into a level's `#[target_feature]` function, the rounding pass vectorises with the
+/// level's instructions; outside one it is baseline SSE2 code, which halved the speed of a bf16
+/// uniform fill.
+// LIMIT: the rounding is still a second pass over an L1-resident buffer, not fused into the
+// kernel's stores.
+#[inline(always)]
+pub(super) fn fill_staged<H>(
+    start: u64,
+    out: &mut [H],
+    mut fill: impl FnMut(u64, &mut [f32]),
+    round: impl Fn(&mut [H], &[f32]),
+) {
+    let mut staging = [0f32; STAGING];
+    for (k, dst) in out.chunks_mut(STAGING).enumerate() {
+        let buf = &mut staging[..dst.len()];
+        fill(start + (k * STAGING) as u64, buf);
+        round(dst, buf);
+    }
+}
+
+/// Elements of a half-precision tensor at the level `isa` proves: its f32 kernel, then `round`.
+#[inline(always)]
+pub(super) fn fill_half_with<I: Isa, H>(
+    isa: I,
     p: &F32Params,
     rng: &Philox,
     start: u64,
     out: &mut [H],
     round: impl Fn(&mut [H], &[f32]),
 ) {
-    // Large enough to amortise the call per piece, small enough to stay in L1 with its output.
-    const STAGING: usize = 2048;
+    // `fill_staged`'s loop, written out: a closure made here would not inherit the caller's
+    // `#[target_feature]`s, and the kernel inlined into it ran fifty times slower, one call per
+    // intrinsic.
     let mut staging = [0f32; STAGING];
     for (k, dst) in out.chunks_mut(STAGING).enumerate() {
         let buf = &mut staging[..dst.len()];
-        fill_f32(level, p, rng, start + (k * STAGING) as u64, buf, false);
+        fill_f32_with(isa, p, rng, start + (k * STAGING) as u64, buf, false);
         round(dst, buf);
     }
 }
 
-/// Elements of an f16 tensor: the f32 values rounded to nearest even (by `half`, which uses
-/// F16C `vcvtps2ph` where the CPU has it).
+/// Elements of an f16 tensor: the f32 values rounded to nearest even (with F16C `vcvtps2ph`
+/// inside the x86 kernels; elsewhere by `half`).
 pub(super) fn fill_f16(level: SimdLevel, p: &F32Params, rng: &Philox, start: u64, out: &mut [f16]) {
-    fill_half(level, p, rng, start, out, |d, s| {
-        d.convert_from_f32_slice(s)
-    });
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2Fma | SimdLevel::Avx512 if is_supported(level) && super::x86::has_f16c() => {
+            super::x86::fill_f16(level, p, rng, start, out)
+        }
+        _ => fill_staged(
+            start,
+            out,
+            |first, buf| fill_f32(level, p, rng, first, buf, false),
+            |d, s| d.convert_from_f32_slice(s),
+        ),
+    }
 }
 
 /// Elements of a bf16 tensor: the f32 values rounded to nearest even.
@@ -137,7 +173,20 @@ pub(super) fn fill_bf16(
     start: u64,
     out: &mut [bf16],
 ) {
-    fill_half(level, p, rng, start, out, round_bf16);
+    match level {
+        #[cfg(target_arch = "x86_64")]
+        SimdLevel::Avx2Fma | SimdLevel::Avx512 if is_supported(level) => {
+            super::x86::fill_bf16(level, p, rng, start, out)
+        }
+        #[cfg(target_arch = "aarch64")]
+        SimdLevel::Neon => super::neon::fill_bf16(p, rng, start, out),
+        _ => fill_staged(
+            start,
+            out,
+            |first, buf| fill_f32(level, p, rng, first, buf, false),
+            round_bf16,
+        ),
+    }
 }
 
 /// `bf16::from_f32` of each value, written without branches so that it vectorises (`half`
@@ -145,7 +194,8 @@ pub(super) fn fill_bf16(
 ///
 /// Adding `0x7fff` plus the kept part's lowest bit carries into the kept part exactly when the
 /// dropped half is above one half, or equal to it with an odd kept part: ties to even.
-fn round_bf16(dst: &mut [bf16], src: &[f32]) {
+#[inline(always)]
+pub(super) fn round_bf16(dst: &mut [bf16], src: &[f32]) {
     for (d, &v) in dst.iter_mut().zip(src) {
         let x = v.to_bits();
         let rounded = x.wrapping_add(0x7fff + ((x >> 16) & 1)) >> 16;

@@ -5,7 +5,7 @@
 
 use std::arch::aarch64::*;
 
-use super::kernels::{Isa, fill_bits_with, fill_f32_with};
+use super::kernels::{Isa, fill_bits_with, fill_f32_with, fill_half_with, round_bf16};
 use crate::philox::Philox;
 use crate::transform::F32Params;
 
@@ -32,6 +32,11 @@ pub(super) fn fill_f32(
 /// The raw Philox words of elements `start..start + out.len()`, as f32 bits.
 pub(super) fn fill_bits(rng: &Philox, start: u64, out: &mut [f32], nontemporal: bool) {
     fill_bits_with(Neon(()), rng, start, out, nontemporal);
+}
+
+/// Elements `start..start + out.len()` of a bf16 tensor.
+pub(super) fn fill_bf16(p: &F32Params, rng: &Philox, start: u64, out: &mut [half::bf16]) {
+    fill_half_with(Neon(()), p, rng, start, out, round_bf16);
 }
 
 /// Proof that NEON is available (always, on AArch64).

@@ -3,7 +3,11 @@
 use std::arch::x86_64::*;
 
 use super::SimdLevel;
-use super::kernels::{Isa, Keys, fill_bits_with, fill_f32_with};
+use half::{bf16, f16, slice::HalfFloatSliceExt};
+
+use super::kernels::{
+    Isa, Keys, fill_bits_with, fill_f32_with, fill_half_with, fill_staged, round_bf16,
+};
 use crate::philox::{PHILOX_M0, PHILOX_M1, Philox};
 use crate::transform::F32Params;
 
@@ -29,6 +33,11 @@ pub(super) fn is_supported(level: SimdLevel) -> bool {
         }
         SimdLevel::Scalar | SimdLevel::Neon => false,
     }
+}
+
+/// Whether this CPU converts f32 to f16 in hardware (every AVX2 CPU made so far does).
+pub(super) fn has_f16c() -> bool {
+    is_x86_feature_detected!("f16c")
 }
 
 /// Elements `start..start + out.len()` of an f32 tensor at an x86 `level`.
@@ -76,6 +85,120 @@ pub(super) fn fill_bits(
         },
         _ => super::scalar::fill_bits(rng, start, out),
     }
+}
+
+/// Elements `start..start + out.len()` of an f16 tensor at an x86 `level`, rounded with F16C
+/// where the CPU has it; anything else runs the scalar reference, rounded by `half`.
+pub(super) fn fill_f16(level: SimdLevel, p: &F32Params, rng: &Philox, start: u64, out: &mut [f16]) {
+    let f16c = has_f16c();
+    match level {
+        // SAFETY: the features `avx2_fma_f16` is compiled for were detected just now.
+        SimdLevel::Avx2Fma if f16c && is_supported(level) => unsafe {
+            avx2_fma_f16(p, rng, start, out)
+        },
+        // SAFETY: as above, for `avx512_f16`.
+        SimdLevel::Avx512 if f16c && is_supported(level) => unsafe {
+            avx512_f16(p, rng, start, out)
+        },
+        _ => fill_scalar_half(p, rng, start, out, |d, s| d.convert_from_f32_slice(s)),
+    }
+}
+
+/// Elements `start..start + out.len()` of a bf16 tensor at an x86 `level`; anything else runs
+/// the scalar reference, rounded.
+pub(super) fn fill_bf16(
+    level: SimdLevel,
+    p: &F32Params,
+    rng: &Philox,
+    start: u64,
+    out: &mut [bf16],
+) {
+    match level {
+        // SAFETY: the features `avx2_fma_bf16` is compiled for were detected just now.
+        SimdLevel::Avx2Fma if is_supported(level) => unsafe { avx2_fma_bf16(p, rng, start, out) },
+        // SAFETY: as above, for `avx512_bf16`.
+        SimdLevel::Avx512 if is_supported(level) => unsafe { avx512_bf16(p, rng, start, out) },
+        _ => fill_scalar_half(p, rng, start, out, round_bf16),
+    }
+}
+
+/// The scalar reference's values, rounded by `round`.
+fn fill_scalar_half<H>(
+    p: &F32Params,
+    rng: &Philox,
+    start: u64,
+    out: &mut [H],
+    round: impl Fn(&mut [H], &[f32]),
+) {
+    fill_staged(
+        start,
+        out,
+        |first, buf| super::scalar::fill_f32(p, rng, first, buf),
+        round,
+    );
+}
+
+/// `f16::from_f32` of each value: `vcvtps2ph` eight at a time, rounding to nearest even as
+/// `half` does; the last few through `half`.
+#[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
+fn round_f16(dst: &mut [f16], src: &[f32]) {
+    let mut dst8 = dst.chunks_exact_mut(8);
+    let mut src8 = src.chunks_exact(8);
+    for (d, s) in (&mut dst8).zip(&mut src8) {
+        // SAFETY: `s` holds 8 f32 to load and `d` 8 f16 (16 bytes) to store; both intrinsics
+        // take unaligned pointers.
+        unsafe {
+            let v = _mm256_loadu_ps(s.as_ptr());
+            let h = _mm256_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v);
+            _mm_storeu_si128(d.as_mut_ptr().cast(), h);
+        }
+    }
+    for (d, &v) in dst8.into_remainder().iter_mut().zip(src8.remainder()) {
+        *d = f16::from_f32(v);
+    }
+}
+
+/// [`round_f16`] sixteen at a time, with AVX-512's `vcvtps2ph`.
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,f16c")]
+#[inline]
+fn round_f16_avx512(dst: &mut [f16], src: &[f32]) {
+    let whole = dst.len().min(src.len()) / 16 * 16;
+    for (d, s) in dst[..whole]
+        .chunks_exact_mut(16)
+        .zip(src[..whole].chunks_exact(16))
+    {
+        // SAFETY: `s` holds 16 f32 to load and `d` 16 f16 (32 bytes) to store; both intrinsics
+        // take unaligned pointers.
+        unsafe {
+            let v = _mm512_loadu_ps(s.as_ptr());
+            let h = _mm512_cvtps_ph::<_MM_FROUND_TO_NEAREST_INT>(v);
+            _mm256_storeu_si256(d.as_mut_ptr().cast(), h);
+        }
+    }
+    round_f16(&mut dst[whole..], &src[whole..]);
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn avx2_fma_f16(p: &F32Params, rng: &Philox, start: u64, out: &mut [f16]) {
+    fill_half_with(Avx2(()), p, rng, start, out, |d, s| round_f16(d, s));
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,f16c")]
+fn avx512_f16(p: &F32Params, rng: &Philox, start: u64, out: &mut [f16]) {
+    fill_half_with(Avx512(()), p, rng, start, out, |d, s| {
+        round_f16_avx512(d, s)
+    });
+}
+
+#[target_feature(enable = "avx2,fma")]
+fn avx2_fma_bf16(p: &F32Params, rng: &Philox, start: u64, out: &mut [bf16]) {
+    fill_half_with(Avx2(()), p, rng, start, out, round_bf16);
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+fn avx512_bf16(p: &F32Params, rng: &Philox, start: u64, out: &mut [bf16]) {
+    fill_half_with(Avx512(()), p, rng, start, out, round_bf16);
 }
 
 #[target_feature(enable = "avx2,fma")]
@@ -772,6 +895,90 @@ mod tests {
                 // SAFETY: the AVX-512 subsets were detected above.
                 let (f, h, l) = unsafe { avx512_words(&w) };
                 assert_lanes(&w, &f, &h, &l, "avx512");
+            }
+        }
+    }
+
+    /// f32 values where rounding to a half can go wrong: ties and their neighbours at the f16
+    /// and bf16 cut points, the subnormal and overflow boundaries, zeros, infinities and NaNs.
+    fn edge_values() -> Vec<f32> {
+        let mut bits: Vec<u32> = vec![0, 0x8000_0000, 0x7f80_0000, 0xff80_0000, 0x7fc0_0000];
+        bits.extend([
+            0x7f80_0001,
+            0xffc1_2345,
+            0x0000_0001,
+            0x007f_ffff,
+            0x0080_0000,
+        ]);
+        for base in [
+            0x3f80_0000u32,
+            0x4780_0000,
+            0x477f_e000,
+            0x3380_0000,
+            0x3880_0000,
+        ] {
+            for sign in [0, 0x8000_0000] {
+                // f16 keeps 10 of the 23 fraction bits (cut at 2¹³), bf16 keeps 7 (cut at 2¹⁶).
+                for cut in [1u32 << 12, 1 << 15] {
+                    for odd in [0, cut << 1] {
+                        for d in [-1i64, 0, 1] {
+                            let b = i64::from(base + odd + cut) + d;
+                            bits.push(sign | b as u32);
+                        }
+                    }
+                }
+            }
+        }
+        // 65520 is f16's overflow tie; 2⁻²⁵ is half its smallest subnormal.
+        bits.extend([
+            0x477f_f000,
+            0x477f_efff,
+            0x3300_0000,
+            0x3300_0001,
+            0x32ff_ffff,
+        ]);
+        bits.into_iter().map(f32::from_bits).collect()
+    }
+
+    #[test]
+    fn half_rounding_matches_half_on_edge_values() {
+        let src = edge_values();
+        let mut b = vec![bf16::ZERO; src.len()];
+        round_bf16(&mut b, &src);
+        for (v, got) in src.iter().zip(&b) {
+            let want = bf16::from_f32(*v);
+            assert_eq!(
+                got.to_bits(),
+                want.to_bits(),
+                "bf16 of {v:e} ({:#x})",
+                v.to_bits()
+            );
+        }
+        type Rounding = fn(&mut [f16], &[f32]);
+        let mut roundings: Vec<(&str, Rounding)> = Vec::new();
+        if is_supported(SimdLevel::Avx2Fma) && has_f16c() {
+            // SAFETY: AVX2, FMA and F16C were detected just now.
+            roundings.push(("avx2", |d, s| unsafe { round_f16(d, s) }));
+        }
+        if is_supported(SimdLevel::Avx512) && has_f16c() {
+            // SAFETY: the AVX-512 subsets and F16C were detected just now.
+            roundings.push(("avx512", |d, s| unsafe { round_f16_avx512(d, s) }));
+        }
+        for (level, round) in roundings {
+            // Every length up to two vectors and a tail, so each path meets every value.
+            for shift in 0..src.len().min(40) {
+                let part = &src[shift..];
+                let mut h = vec![f16::ZERO; part.len()];
+                round(&mut h, part);
+                for (v, got) in part.iter().zip(&h) {
+                    let want = f16::from_f32(*v);
+                    assert_eq!(
+                        got.to_bits(),
+                        want.to_bits(),
+                        "{level} f16 of {v:e} ({:#x})",
+                        v.to_bits()
+                    );
+                }
             }
         }
     }
