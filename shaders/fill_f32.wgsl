@@ -8,9 +8,8 @@
 // end, positions past the binding's last whole slot, and ranges whose index and position
 // differ mod 4 (a shard cut mid-block) go to fill_f32_tail.wgsl. (A branch on that alignment
 // here, even one every invocation takes the same way, slowed the aligned normal fill by
-// about a third on lavapipe.) Invocation t writes slots t, t + stride, t + 2·stride, t + 3·stride
-// (stride = d.stride, the invocations that take slots), so neighbouring invocations write
-// neighbouring slots.
+// about a third on lavapipe.) Invocation t writes slots SLOTS·t .. SLOTS·t + SLOTS − 1, two
+// at a time (`pair_values`).
 
 @group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
 
@@ -26,10 +25,15 @@ fn fill_f32(@builtin(workgroup_id) wg: vec3<u32>,
         return;
     }
     let q0 = d.out_first >> 2u;
-    for (var j = 0u; j < SLOTS; j++) {
+    for (var j = 0u; j < SLOTS; j += 2u) {
         let s = SLOTS * t + j;
+        let i = add64(d.index0, 4u * s);
+        let v = pair_values(block_of(i), block_of(add64(i, 4u)));
         if s < d.threads {
-            out[q0 + s] = block_values(block_of(add64(d.index0, 4u * s)));
+            out[q0 + s] = v[0];
+        }
+        if s + 1u < d.threads {
+            out[q0 + s + 1u] = v[1];
         }
     }
 }

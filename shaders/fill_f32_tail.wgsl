@@ -1,8 +1,8 @@
 // f32 output one element at a time: the last few elements of a binding whose size is not a
 // multiple of 16 bytes, which fill_f32.wgsl's 16-byte slots cannot reach (at most three per
-// window). Each invocation computes four consecutive Philox blocks in turn (the host's
-// `F32_BLOCKS_PER_INVOCATION`), one store per element in range; this path also serves any
-// dispatch the vector path cannot take.
+// window). Each invocation computes four consecutive Philox blocks, two at a time
+// (`pair_values`; four is the host's `F32_BLOCKS_PER_INVOCATION`), one store per element in
+// range; this path also serves any dispatch the vector path cannot take.
 
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 
@@ -11,20 +11,24 @@ fn fill_f32_tail(@builtin(workgroup_id) wg: vec3<u32>,
             @builtin(num_workgroups) nwg: vec3<u32>,
             @builtin(local_invocation_index) local: u32) {
     let first = invocation(wg, nwg, local) * 4u;
-    for (var j = 0u; j < 4u; j++) {
-        fill_block(first + j);
+    for (var j = 0u; j < 4u; j += 2u) {
+        let t = first + j;
+        if t < d.threads {
+            let b = add64(block_of(d.index0), t);
+            let v = pair_values(b, add64(b, 1u));
+            store_block(t, v[0]);
+            if t + 1u < d.threads {
+                store_block(t + 1u, v[1]);
+            }
+        }
     }
 }
 
-// Writes the elements of block (index0 >> 2) + t that lie in the range.
-fn fill_block(t: u32) {
-    if t >= d.threads {
-        return;
-    }
-    // Invocation t computes block (index0 >> 2) + t; the first block may start before index0
-    // (lane r = index0 & 3), so lane l is element offset 4t + l − r from index0.
+// Writes the elements of block (index0 >> 2) + t, its `values`, that lie in the range.
+fn store_block(t: u32, values: vec4<f32>) {
+    // The first block may start before index0 (lane r = index0 & 3), so lane l is element
+    // offset 4t + l − r from index0.
     let r = d.index0.x & 3u;
-    let values = block_values(add64(block_of(d.index0), t));
     let base = 4u * t;
     if r == 0u && base + 4u <= d.count {
         // PERF: the common case, a whole block inside the range, stores without lane tests.

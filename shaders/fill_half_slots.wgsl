@@ -24,8 +24,9 @@ fn fill_half_slots(t: u32, is_bf16: bool) {
         let s = SLOTS * t + j;
         if s < d.threads {
             let i = add64(d.index0, 8u * s);
-            let a = block_values(block_of(i));
-            let b = block_values(block_of(add64(i, 4u)));
+            let v = pair_values(block_of(i), block_of(add64(i, 4u)));
+            let a = v[0];
+            let b = v[1];
             out[q0 + s] = vec4<u32>(pack(a.x, a.y, is_bf16), pack(a.z, a.w, is_bf16),
                                     pack(b.x, b.y, is_bf16), pack(b.z, b.w, is_bf16));
         }

@@ -551,21 +551,27 @@ impl Gpu {
 mod tests {
     use super::*;
 
-    /// A buffer that is already mapped cannot be mapped again: the error comes back as
-    /// `Error::Gpu`, not a panic.
-    #[test]
-    fn failed_map_is_an_error() {
-        let gpu = match Gpu::new(&GpuOptions::allow_software()) {
-            Ok(gpu) => gpu,
+    /// Any adapter, software ones included; `None` (after a loud SKIPPED line) where there is
+    /// none and `VARSCALE_REQUIRE_GPU=1` is not set.
+    fn test_gpu() -> Option<Gpu> {
+        match Gpu::new(&GpuOptions::allow_software()) {
+            Ok(gpu) => Some(gpu),
             Err(e) => {
                 assert!(
                     std::env::var("VARSCALE_REQUIRE_GPU").as_deref() != Ok("1"),
                     "VARSCALE_REQUIRE_GPU=1 but {e}"
                 );
                 eprintln!("SKIPPED: no GPU adapter (set VARSCALE_REQUIRE_GPU=1 to fail instead)");
-                return;
+                None
             }
-        };
+        }
+    }
+
+    /// A buffer that is already mapped cannot be mapped again: the error comes back as
+    /// `Error::Gpu`, not a panic.
+    #[test]
+    fn failed_map_is_an_error() {
+        let Some(gpu) = test_gpu() else { return };
         let staging = gpu.device().create_buffer(&wgpu::BufferDescriptor {
             label: Some("pre-mapped"),
             size: 16,
@@ -574,5 +580,78 @@ mod tests {
         });
         let err = gpu.read_mapped(&staging, 16, &mut [0u8; 16]).unwrap_err();
         assert!(err.to_string().contains("mapping 16 bytes"), "{err}");
+    }
+
+    /// The shader's `u32_to_f32` (integer rounding, since WGSL leaves the rounding of
+    /// `f32(u32)` to the driver) equals Rust's `as f32`, which rounds to nearest even: on every
+    /// tie and its neighbours at each of the 8 possible shifts, at the ends of the range, and
+    /// on fresh random words.
+    #[test]
+    fn shader_u32_to_f32_rounds_to_nearest_even() {
+        use wgpu::util::DeviceExt;
+
+        let Some(gpu) = test_gpu() else { return };
+        let mut words: Vec<u32> = vec![0, 1, 0xff_ffff, 0x100_0000, 0x100_0001, u32::MAX];
+        for shift in 1..=8u32 {
+            for kept in [0x80_0000u32, 0x80_0001, 0xff_fffe, 0xff_ffff, 0xab_cdef] {
+                let base = kept << shift;
+                let half = 1u32 << (shift - 1);
+                for rest in [0, half - 1, half, half + 1, (1 << shift) - 1] {
+                    words.push(base | (rest & ((1 << shift) - 1)));
+                }
+            }
+        }
+        let mut state = crate::philox::philox4x32_10([0, 0, 0, 0], [std::process::id(), 7]);
+        for k in 0..1u32 << 16 {
+            state = crate::philox::philox4x32_10([k, 0, 0, 0], [state[0], state[1]]);
+            words.extend(state);
+        }
+
+        let entry = "@group(0) @binding(1) var<storage, read_write> io: array<u32>;\n\
+            @compute @workgroup_size(64)\n\
+            fn convert(@builtin(global_invocation_id) g: vec3<u32>) {\n\
+                if g.x < arrayLength(&io) { io[g.x] = bitcast<u32>(u32_to_f32(io[g.x])); }\n\
+            }\n";
+        let device = gpu.device();
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("u32_to_f32 test"),
+            source: wgpu::ShaderSource::Wgsl(shader::source_with_entry(entry).into()),
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("u32_to_f32 test"),
+            layout: None,
+            module: &module,
+            entry_point: Some("convert"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        let io = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("u32_to_f32 test words"),
+            contents: bytemuck::cast_slice(&words),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        });
+        let bind = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("u32_to_f32 test"),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &[wgpu::BindGroupEntry {
+                binding: 1,
+                resource: io.as_entire_binding(),
+            }],
+        });
+        let mut encoder = device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &bind, &[]);
+            // One invocation per word: fewer than 65,535 workgroups.
+            pass.dispatch_workgroups(words.len().div_ceil(64) as u32, 1, 1);
+        }
+        gpu.queue().submit([encoder.finish()]);
+
+        let mut got = vec![0u32; words.len()];
+        gpu.read_buffer(&io, 0, &mut got).unwrap();
+        for (w, g) in words.iter().zip(&got) {
+            assert_eq!(*g, (*w as f32).to_bits(), "u32_to_f32({w:#x})");
+        }
     }
 }

@@ -104,6 +104,12 @@ pub(crate) fn source(output: Output, int64: bool) -> String {
     [prelude().as_str(), mulhilo, COMMON, rounding, entry].join("\n")
 }
 
+/// The shared functions with a caller's entry point appended, for tests of single functions.
+#[cfg(test)]
+pub(crate) fn source_with_entry(entry: &str) -> String {
+    [prelude().as_str(), MULHILO_LIMB, COMMON, entry].join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
