@@ -4,7 +4,8 @@
 // when the tensor index and the buffer position agree mod 4: out_first is a multiple of 8,
 // index0 a multiple of 4, and slot s holds elements index0 + 8s .. index0 + 8s + 7, the
 // d.threads slots from out_first / 8 on all written. Everything else goes to fill_half.wgsl.
-// Invocation t writes slots SLOTS·t .. SLOTS·t + SLOTS − 1.
+// Invocation t writes slots t, t + stride, .., t + (SLOTS − 1)·stride (stride = d.stride, the
+// invocations that take slots), so that neighbouring invocations write neighbouring slots.
 
 @group(0) @binding(1) var<storage, read_write> out: array<vec4<u32>>;
 
@@ -21,7 +22,7 @@ fn fill_half_slots(t: u32, is_bf16: bool) {
     }
     let q0 = d.out_first >> 3u;
     for (var j = 0u; j < SLOTS; j++) {
-        let s = SLOTS * t + j;
+        let s = t + j * d.stride;
         if s < d.threads {
             let i = add64(d.index0, 8u * s);
             let v = pair_values(block_of(i), block_of(add64(i, 4u)));

@@ -16,7 +16,7 @@ pub(crate) const WORKGROUP_SIZE: u32 = 64;
 /// Philox blocks each f32 invocation computes in turn (`fill_f32` loops over as many).
 const F32_BLOCKS_PER_INVOCATION: u32 = 4;
 /// 16-byte slots each invocation of `fill_f32` writes.
-const F32_SLOTS_PER_INVOCATION: u32 = 8;
+const F32_SLOTS_PER_INVOCATION: u32 = 16;
 /// 16-byte slots (eight halves) each invocation of `fill_f16_slots` and `fill_bf16_slots`
 /// writes.
 const HALF_SLOTS_PER_INVOCATION: u32 = 8;
