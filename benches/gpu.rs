@@ -1,6 +1,7 @@
 //! GPU fill throughput against a plain write of the same buffer, in the same run.
 //!
-//! - resident: the values stay on the device (he_normal and uniform f32, each multiply path);
+//! - resident: the values stay on the device (he_normal, normal(0, 0.02) and uniform f32, each
+//!   multiply path);
 //! - readback: the values are copied into an existing host `Vec`;
 //! - baselines: `clear_buffer` and the constant-write shader on the same buffer, and the
 //!   SIMD CPU backend filling a host `Vec` of the same size.
@@ -46,6 +47,7 @@ fn bench(c: &mut Criterion) {
     let he_normal = Initializer::he_normal()
         .sampler_for_shape(&[4096, 4096], Layout::Keras)
         .expect("preset");
+    let normal = Sampler::normal(0.0, 0.02).expect("valid");
     let uniform = Sampler::uniform(-0.05, 0.05).expect("valid");
     let constant = Sampler::constant(0.0).expect("valid");
     let rng = Philox::new(42, 7);
@@ -82,7 +84,11 @@ fn bench(c: &mut Criterion) {
         })
     });
     for (path, filler) in &fillers {
-        for (name, sampler) in [("he_normal", &he_normal), ("uniform", &uniform)] {
+        for (name, sampler) in [
+            ("he_normal", &he_normal),
+            ("normal", &normal),
+            ("uniform", &uniform),
+        ] {
             group.bench_function(format!("{name}_{path}"), |b| {
                 b.iter(|| {
                     filler

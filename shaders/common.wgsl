@@ -410,10 +410,16 @@ fn box_muller(w0: u32, w1: u32) -> vec2<f32> {
 // the native `fma` already gives the reference's bits and the integer version is skipped.
 override FUSED_FMA: bool = false;
 
+// Whether the uniform's range is centred, so that its multiply-add is a plain product with
+// the same bits (see `F32Params::centred_product`). Only set where `fma` is unfused.
+override CENTRED_PRODUCT: bool = false;
+
 fn uniform_value(w: u32) -> f32 {
     var v: f32;
     if FUSED_FMA {
         v = fma(d.b, symmetric_uniform(w), d.a);
+    } else if CENTRED_PRODUCT {
+        v = d.b * symmetric_uniform(w);
     } else {
         v = fma_exact(d.b, symmetric_uniform(w), d.a);
     }

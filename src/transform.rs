@@ -40,6 +40,8 @@ use crate::philox::Philox;
 const TWO_M24: f32 = 1.0 / 16_777_216.0;
 /// 2⁻³².
 const TWO_M32: f32 = 1.0 / 4_294_967_296.0;
+/// 2⁻¹⁰²: the least `|b|` of a centred uniform whose products `b · s` are never subnormal.
+const TWO_M102: f32 = 1.0 / (1u128 << 102) as f32;
 /// One step of the 24-bit angle grid, in radians: 2π / 2²⁴ (rounded to f32).
 pub const ANGLE_STEP: f32 = (2.0 * std::f64::consts::PI / 16_777_216.0) as f32;
 /// The largest |x| fed to `erfinv`: 1 − 2⁻²⁴, the f32 just below 1.
@@ -86,6 +88,16 @@ pub enum Kind {
 }
 
 impl F32Params {
+    /// For a uniform: whether its range is centred (`a = 0`) with `|b| ≥ 2⁻¹⁰²`, so that
+    /// `fma(b, s, a)` is the plain product `b · s` with the same bits. With a zero addend the
+    /// fused operation rounds the exact product once, as a correctly rounded multiply does
+    /// (the sign of a zero addend cannot show: `s` is odd over 2²⁴, never zero). With
+    /// `|s| ≥ 2⁻²⁴` the product is at least 2⁻¹²⁶, never subnormal, so a device that flushes
+    /// subnormals gives the same bits too. False for other kinds, and for NaN.
+    pub fn centred_product(&self) -> bool {
+        self.kind() == Kind::Uniform && self.a == 0.0 && self.b.abs() >= TWO_M102
+    }
+
     /// For a truncated normal: whether no `x = fma(b, s, a)` can reach erfinv's tail branch
     /// (`w = −ln((1 − x)(1 + x)) ≥ 5`) or the clamp of `x` to `±ERF_LIMIT`, so that a backend
     /// may leave both out with the same bits. False for other kinds.
@@ -420,6 +432,28 @@ pub fn erfinv_f64(y: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_centred_uniform_is_a_plain_product() {
+        let uniform = |b: f32, a: f32| F32Params {
+            a,
+            b,
+            kind: Kind::Uniform as u32,
+            ..bytemuck::Zeroable::zeroed()
+        };
+        assert!(uniform(0.5, 0.0).centred_product());
+        assert!(uniform(-0.5, -0.0).centred_product());
+        assert!(uniform(TWO_M102, 0.0).centred_product());
+        assert!(!uniform(TWO_M102 / 2.0, 0.0).centred_product());
+        assert!(!uniform(0.5, f32::MIN_POSITIVE).centred_product());
+        assert!(!uniform(f32::NAN, 0.0).centred_product());
+        let truncated = F32Params {
+            kind: Kind::TruncatedNormal as u32,
+            ..uniform(0.5, 0.0)
+        };
+        assert!(!truncated.centred_product());
+        assert_eq!(TWO_M102, 2f32.powi(-102));
+    }
 
     #[test]
     fn the_tail_branch_is_ruled_out_only_below_its_threshold() {

@@ -599,8 +599,9 @@ fn default_options_refuse_software_adapters() {
 }
 
 /// The uniform's multiply-add against the CPU's fused one over awkward parameters: midpoints
-/// that nearly cancel the scaled term, ranges far from zero, tiny and huge scales. Where the
-/// device's `fma` is unfused this exercises the shader's integer `fma_exact`.
+/// that nearly cancel the scaled term, ranges far from zero, tiny and huge scales, and centred
+/// ranges. Where the device's `fma` is unfused this exercises the shader's integer `fma_exact`,
+/// and its plain product for centred ranges.
 #[test]
 fn uniform_is_bit_identical_over_awkward_ranges() {
     let Some(gpu) = gpu() else { return };
@@ -629,6 +630,21 @@ fn uniform_is_bit_identical_over_awkward_ranges() {
         // Narrow, far from zero: the scaled term is tiny next to the midpoint.
         let c = value(0, 20);
         ranges.push((c, c + c.abs() * value(-22, -10).abs()));
+        // Centred, where an unfused device multiplies instead (for |b| ≥ 2⁻¹⁰²): any scale,
+        // down to where the products are subnormal.
+        let h = value(-130, 30).abs();
+        ranges.push((-h, h));
+    }
+    // Each side of the 2⁻¹⁰² threshold of the plain product.
+    for e in [-103, -102, -101] {
+        for m in [
+            1.0,
+            1.0 + f64::from(f32::EPSILON),
+            2.0 - f64::from(f32::EPSILON),
+        ] {
+            let h = m * 2f64.powi(e);
+            ranges.push((-h, h));
+        }
     }
     for filler in fillers(gpu) {
         for &(low, high) in &ranges {

@@ -20,8 +20,9 @@ const F32_SLOTS_PER_INVOCATION: u32 = 16;
 /// 16-byte slots (eight halves) each invocation of `fill_f16_slots` and `fill_bf16_slots`
 /// writes.
 const HALF_SLOTS_PER_INVOCATION: u32 = 8;
-/// Fill pipeline sets: one per [`Kind`], then the central-only truncated normal.
-const FILLS: usize = 5;
+/// Fill pipeline sets: one per [`Kind`], then the central-only truncated normal, then (on a
+/// device whose `fma` is unfused) the centred uniform.
+const FILLS: usize = 6;
 /// The per-dimension workgroup limit every WebGPU device offers at least.
 const MAX_GROUPS_PER_DIM: u32 = 65_535;
 /// Bytes of one [`DispatchUniform`].
@@ -183,7 +184,8 @@ pub struct GpuFiller {
     device: wgpu::Device,
     layout: wgpu::BindGroupLayout,
     /// Fill pipelines by transform kind (index `Kind as usize`), then the truncated normal
-    /// whose erfinv never leaves its central branch; each as f32 slots, f32 elements, f16
+    /// whose erfinv never leaves its central branch, then, where `fma` is unfused, the uniform
+    /// over a centred range (a plain product); each as f32 slots, f32 elements, f16
     /// elements, bf16 elements, f16 slots, bf16 slots.
     fills: Vec<[wgpu::ComputePipeline; 6]>,
     philox_words: wgpu::ComputePipeline,
@@ -196,7 +198,8 @@ impl GpuFiller {
     ///
     /// It first runs one tiny dispatch on `queue` and waits for it, to learn whether the
     /// device's `fma` is fused: where it is not, the uniform's multiply-add is computed
-    /// exactly in integers so that it still matches the CPU bit for bit.
+    /// exactly in integers so that it still matches the CPU bit for bit (over a centred range,
+    /// the plain product it then equals).
     ///
     /// # Errors
     /// [`Error::Gpu`] when `Multiply::Int64` is asked of a device without `SHADER_INT64`, or
@@ -281,8 +284,8 @@ impl GpuFiller {
                 )
             })?;
         let pipeline =
-            |module: &wgpu::ShaderModule, entry: &str, kind: u32, flags: (bool, bool)| {
-                let (fused, central) = flags;
+            |module: &wgpu::ShaderModule, entry: &str, kind: u32, flags: (bool, bool, bool)| {
+                let (fused, central, centred) = flags;
                 scoped(device, "pipeline creation", || {
                     device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                         label: Some(entry),
@@ -294,6 +297,7 @@ impl GpuFiller {
                                 ("KIND", f64::from(kind)),
                                 ("FUSED_FMA", f64::from(u8::from(fused))),
                                 ("CENTRAL_ONLY", f64::from(u8::from(central))),
+                                ("CENTRED_PRODUCT", f64::from(u8::from(centred))),
                             ],
                             ..Default::default()
                         },
@@ -305,12 +309,12 @@ impl GpuFiller {
         let mut filler = Self {
             device: device.clone(),
             fills: Default::default(),
-            philox_words: pipeline(&half_module, "philox_words", 0, (false, false))?,
+            philox_words: pipeline(&half_module, "philox_words", 0, Default::default())?,
             layout,
             int64,
             fused_fma: false,
         };
-        let probe = pipeline(&half_module, "fma_probe", 0, (false, false))?;
+        let probe = pipeline(&half_module, "fma_probe", 0, Default::default())?;
         filler.fused_fma = filler.probe_fma(queue, &probe)?;
         log::info!(
             "gpu: fma is {}",
@@ -321,13 +325,17 @@ impl GpuFiller {
             }
         );
         // One set per kind, then the truncated normal without erfinv's tail branch (see
-        // `F32Params::central_only`): what every Keras `_normal` preset takes.
+        // `F32Params::central_only`): what every Keras `_normal` preset takes. Where `fma` is
+        // unfused, last, the uniform over a centred range, a plain product instead of the
+        // integer `fma_exact` (see `F32Params::centred_product`): every Glorot, He and LeCun
+        // uniform.
         let mut fills = Vec::with_capacity(FILLS);
         let variants = (0..4)
-            .map(|kind| (kind, false))
-            .chain([(Kind::TruncatedNormal as u32, true)]);
-        for (kind, central) in variants {
-            let flags = (filler.fused_fma, central);
+            .map(|kind| (kind, false, false))
+            .chain([(Kind::TruncatedNormal as u32, true, false)])
+            .chain((!filler.fused_fma).then_some((Kind::Uniform as u32, false, true)));
+        for (kind, central, centred) in variants {
+            let flags = (filler.fused_fma, central, centred);
             fills.push([
                 pipeline(&f32_module, "fill_f32", kind, flags)?,
                 pipeline(&tail_module, "fill_f32_tail", kind, flags)?,
@@ -402,7 +410,8 @@ impl GpuFiller {
     }
 
     /// Whether the device's `fma` is fused. Where it is not, the uniform kind computes its
-    /// multiply-add exactly in integer arithmetic (slower, same bits).
+    /// multiply-add exactly in integer arithmetic (slower, same bits), or, over a centred range,
+    /// as the plain product it then equals.
     pub fn has_fused_fma(&self) -> bool {
         self.fused_fma
     }
@@ -510,6 +519,8 @@ impl GpuFiller {
         }
         let params = sampler.f32_params()?;
         let slot = if params.central_only() {
+            FILLS - 2
+        } else if params.centred_product() && !self.fused_fma {
             FILLS - 1
         } else {
             params.kind() as usize

@@ -5,7 +5,8 @@
 //! operation, with the same Philox counter mapping, so element `i` of a tensor is the same on
 //! the GPU as on the CPU:
 //! - uniform and constant: bit-identical on every driver (where a probe finds the driver's
-//!   `fma` unfused, the uniform's multiply-add is done exactly in integers);
+//!   `fma` unfused, the uniform's multiply-add is done exactly in integers, or for a centred
+//!   range as the plain product it then equals);
 //! - normal and truncated normal: bit-identical where the driver's `fma` is fused and its
 //!   `sqrt` correctly rounded; elsewhere within [`NORMAL_TOLERANCE_ULPS`], because Vulkan lets
 //!   `fma` be a multiply then an add (lavapipe does this) and `sqrt` be `1 / inversesqrt`;
@@ -55,8 +56,9 @@ use crate::sampler::Sampler;
 /// sampler: at most 3 (normal 2, truncated normal 3); this bound leaves room for the `sqrt`.
 ///
 /// Uniform and constant fills are bit-identical everywhere: the uniform's one multiply-add is
-/// computed as an exactly rounded fused operation in integer arithmetic in the shader, so it
-/// does not depend on the driver's `fma`.
+/// computed as an exactly rounded fused operation in integer arithmetic in the shader (or, for
+/// a centred range, as the product it then equals), so it does not depend on the driver's
+/// `fma`.
 // LIMIT: normal and truncated normal are not bit-identical on drivers whose `fma` is unfused
 // (lavapipe: about 1% of normal and 35% of truncated-normal values differ, by at most 3 of
 // these ulps). Using the shaders' exact integer `fma_exact` for every multiply-add on such
