@@ -164,6 +164,46 @@ fn large_outputs_take_streaming_stores_and_match_the_reference() {
 }
 
 #[test]
+fn large_half_outputs_take_streaming_stores_and_match_the_reference() {
+    // Above the 16 MiB at which `Cpu::fill` streams halves too, through a second buffer.
+    let (mut r, seed) = {
+        let r = TestRng::new("simd");
+        let seed = r.seed();
+        (r, seed)
+    };
+    let len = (8 << 20) + 1 + r.below(100) as usize;
+    let kinds = ["uniform-asym", "truncated-mixed-tail"];
+    for (name, sampler) in samplers().into_iter().filter(|(n, _)| kinds.contains(n)) {
+        let p = params(&sampler);
+        let rng = Philox::new(r.next_u64(), r.next_u64());
+        let start = start(&mut r, len as u64);
+        let want = reference(&p, &rng, start, len);
+        let want_f16: Vec<f16> = want.iter().map(|&v| f16::from_f32(v)).collect();
+        let want_bf16: Vec<bf16> = want.iter().map(|&v| bf16::from_f32(v)).collect();
+        for level in SimdLevel::supported() {
+            let cpu = Cpu::new().with_level(level).expect("supported level");
+            // Offsets of 0 to 15 halves put the first 16-byte boundary anywhere in the slice's
+            // first 8 elements.
+            for offset in [0, 1 + r.below(15) as usize] {
+                let ctx = format!("seed {seed}, {level}, {name}, start {start}, offset {offset}");
+                let mut buf = vec![f16::NAN; len + offset];
+                cpu.fill(&sampler, rng, start, &mut buf[offset..])
+                    .expect("fill");
+                if let Some(d) = first_difference(&buf[offset..], &want_f16) {
+                    panic!("f16, {ctx}: {d}");
+                }
+                let mut buf = vec![bf16::NAN; len + offset];
+                cpu.fill(&sampler, rng, start, &mut buf[offset..])
+                    .expect("fill");
+                if let Some(d) = first_difference(&buf[offset..], &want_bf16) {
+                    panic!("bf16, {ctx}: {d}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn unsupported_levels_are_refused_by_name() {
     let p = params(&Sampler::normal(0.0, 1.0).expect("valid"));
     for level in SimdLevel::ALL {

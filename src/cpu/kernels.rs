@@ -128,33 +128,85 @@ pub(super) fn fill_staged<H>(
 }
 
 /// Elements of a half-precision tensor at the level `isa` proves: its f32 kernel, then `round`.
+///
+/// With `nontemporal`, each piece is rounded into a second buffer and streamed to the output
+/// ([`stream_halves`]), which spares large outputs the read of every line before it is written
+/// (on x86; elsewhere the piece is copied). The caller fences.
 #[inline(always)]
-pub(super) fn fill_half_with<I: Isa, H>(
+pub(super) fn fill_half_with<I: Isa, H: bytemuck::Pod>(
     isa: I,
     p: &F32Params,
     rng: &Philox,
     start: u64,
     out: &mut [H],
+    nontemporal: bool,
     round: impl Fn(&mut [H], &[f32]),
 ) {
     // `fill_staged`'s loop, written out: a closure made here would not inherit the caller's
     // `#[target_feature]`s, and the kernel inlined into it ran fifty times slower, one call per
     // intrinsic.
     let mut staging = [0f32; STAGING];
+    let mut halves = [H::zeroed(); STAGING];
     for (k, dst) in out.chunks_mut(STAGING).enumerate() {
         let buf = &mut staging[..dst.len()];
         fill_f32_with(isa, p, rng, start + (k * STAGING) as u64, buf, false);
-        round(dst, buf);
+        if nontemporal {
+            let rounded = &mut halves[..dst.len()];
+            round(rounded, buf);
+            stream_halves(bytemuck::cast_slice_mut(dst), bytemuck::cast_slice(rounded));
+        } else {
+            round(dst, buf);
+        }
     }
 }
 
+/// `dst.copy_from_slice(src)`, with streaming stores on x86 (SSE2, in the baseline) from the
+/// first 16-byte boundary of `dst` to the last; the ends are copied.
+#[inline(always)]
+pub(super) fn stream_halves(dst: &mut [u16], src: &[u16]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_stream_si128};
+        let head = ((dst.as_ptr() as usize).wrapping_neg() % 16 / 2).min(dst.len());
+        let body = (dst.len() - head) / 8 * 8;
+        let (d_head, d_rest) = dst.split_at_mut(head);
+        let (s_head, s_rest) = src.split_at(head);
+        d_head.copy_from_slice(s_head);
+        for (d, s) in d_rest[..body]
+            .chunks_exact_mut(8)
+            .zip(s_rest[..body].chunks_exact(8))
+        {
+            // SAFETY: `s` holds 8 halves (16 bytes) to load, unaligned; `d` holds 8 and starts
+            // at a 16-byte boundary, as the streaming store needs: the head ended on one and
+            // every chunk is 16 bytes.
+            unsafe {
+                let v = _mm_loadu_si128(s.as_ptr().cast::<__m128i>());
+                _mm_stream_si128(d.as_mut_ptr().cast::<__m128i>(), v);
+            }
+        }
+        d_rest[body..].copy_from_slice(&s_rest[body..]);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    dst.copy_from_slice(src);
+}
+
 /// Elements of an f16 tensor: the f32 values rounded to nearest even (with F16C `vcvtps2ph`
-/// inside the x86 kernels; elsewhere by `half`).
-pub(super) fn fill_f16(level: SimdLevel, p: &F32Params, rng: &Philox, start: u64, out: &mut [f16]) {
+/// inside the x86 kernels; elsewhere by `half`). `nontemporal` asks the x86 kernels for
+/// streaming stores, which the caller fences.
+pub(super) fn fill_f16(
+    level: SimdLevel,
+    p: &F32Params,
+    rng: &Philox,
+    start: u64,
+    out: &mut [f16],
+    nontemporal: bool,
+) {
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = nontemporal; // Streaming stores are only wired on x86.
     match level {
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx2Fma | SimdLevel::Avx512 if is_supported(level) && super::x86::has_f16c() => {
-            super::x86::fill_f16(level, p, rng, start, out)
+            super::x86::fill_f16(level, p, rng, start, out, nontemporal)
         }
         _ => fill_staged(
             start,
@@ -165,21 +217,23 @@ pub(super) fn fill_f16(level: SimdLevel, p: &F32Params, rng: &Philox, start: u64
     }
 }
 
-/// Elements of a bf16 tensor: the f32 values rounded to nearest even.
+/// Elements of a bf16 tensor: the f32 values rounded to nearest even. `nontemporal` asks the
+/// x86 kernels for streaming stores, which the caller fences.
 pub(super) fn fill_bf16(
     level: SimdLevel,
     p: &F32Params,
     rng: &Philox,
     start: u64,
     out: &mut [bf16],
+    nontemporal: bool,
 ) {
     match level {
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx2Fma | SimdLevel::Avx512 if is_supported(level) => {
-            super::x86::fill_bf16(level, p, rng, start, out)
+            super::x86::fill_bf16(level, p, rng, start, out, nontemporal)
         }
         #[cfg(target_arch = "aarch64")]
-        SimdLevel::Neon => super::neon::fill_bf16(p, rng, start, out),
+        SimdLevel::Neon => super::neon::fill_bf16(p, rng, start, out, nontemporal),
         _ => fill_staged(
             start,
             out,

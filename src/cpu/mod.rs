@@ -222,12 +222,22 @@ impl Cpu {
             DType::F16 => self.par_chunks(
                 bytemuck::cast_slice_mut::<T, f16>(out),
                 start,
-                |c, first| kernels::fill_f16(level, &params, &rng, first, c),
+                |c, first| {
+                    kernels::fill_f16(level, &params, &rng, first, c, nontemporal);
+                    if nontemporal {
+                        kernels::store_fence();
+                    }
+                },
             ),
             DType::BF16 => self.par_chunks(
                 bytemuck::cast_slice_mut::<T, bf16>(out),
                 start,
-                |c, first| kernels::fill_bf16(level, &params, &rng, first, c),
+                |c, first| {
+                    kernels::fill_bf16(level, &params, &rng, first, c, nontemporal);
+                    if nontemporal {
+                        kernels::store_fence();
+                    }
+                },
             ),
             // Generated above, from f64 parameters.
             DType::F64 => {}

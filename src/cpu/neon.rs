@@ -35,8 +35,15 @@ pub(super) fn fill_bits(rng: &Philox, start: u64, out: &mut [f32], nontemporal: 
 }
 
 /// Elements `start..start + out.len()` of a bf16 tensor.
-pub(super) fn fill_bf16(p: &F32Params, rng: &Philox, start: u64, out: &mut [half::bf16]) {
-    fill_half_with(Neon(()), p, rng, start, out, round_bf16);
+/// `_nontemporal` is ignored: AArch64 has `stnp`, but Rust has no intrinsic for it.
+pub(super) fn fill_bf16(
+    p: &F32Params,
+    rng: &Philox,
+    start: u64,
+    out: &mut [half::bf16],
+    _nontemporal: bool,
+) {
+    fill_half_with(Neon(()), p, rng, start, out, false, round_bf16);
 }
 
 /// Proof that NEON is available (always, on AArch64).

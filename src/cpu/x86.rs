@@ -89,16 +89,23 @@ pub(super) fn fill_bits(
 
 /// Elements `start..start + out.len()` of an f16 tensor at an x86 `level`, rounded with F16C
 /// where the CPU has it; anything else runs the scalar reference, rounded by `half`.
-pub(super) fn fill_f16(level: SimdLevel, p: &F32Params, rng: &Philox, start: u64, out: &mut [f16]) {
+pub(super) fn fill_f16(
+    level: SimdLevel,
+    p: &F32Params,
+    rng: &Philox,
+    start: u64,
+    out: &mut [f16],
+    nontemporal: bool,
+) {
     let f16c = has_f16c();
     match level {
         // SAFETY: the features `avx2_fma_f16` is compiled for were detected just now.
         SimdLevel::Avx2Fma if f16c && is_supported(level) => unsafe {
-            avx2_fma_f16(p, rng, start, out)
+            avx2_fma_f16(p, rng, start, out, nontemporal)
         },
         // SAFETY: as above, for `avx512_f16`.
         SimdLevel::Avx512 if f16c && is_supported(level) => unsafe {
-            avx512_f16(p, rng, start, out)
+            avx512_f16(p, rng, start, out, nontemporal)
         },
         _ => fill_scalar_half(p, rng, start, out, |d, s| d.convert_from_f32_slice(s)),
     }
@@ -112,12 +119,17 @@ pub(super) fn fill_bf16(
     rng: &Philox,
     start: u64,
     out: &mut [bf16],
+    nontemporal: bool,
 ) {
     match level {
         // SAFETY: the features `avx2_fma_bf16` is compiled for were detected just now.
-        SimdLevel::Avx2Fma if is_supported(level) => unsafe { avx2_fma_bf16(p, rng, start, out) },
+        SimdLevel::Avx2Fma if is_supported(level) => unsafe {
+            avx2_fma_bf16(p, rng, start, out, nontemporal)
+        },
         // SAFETY: as above, for `avx512_bf16`.
-        SimdLevel::Avx512 if is_supported(level) => unsafe { avx512_bf16(p, rng, start, out) },
+        SimdLevel::Avx512 if is_supported(level) => unsafe {
+            avx512_bf16(p, rng, start, out, nontemporal)
+        },
         _ => fill_scalar_half(p, rng, start, out, round_bf16),
     }
 }
@@ -180,25 +192,27 @@ fn round_f16_avx512(dst: &mut [f16], src: &[f32]) {
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-fn avx2_fma_f16(p: &F32Params, rng: &Philox, start: u64, out: &mut [f16]) {
-    fill_half_with(Avx2(()), p, rng, start, out, |d, s| round_f16(d, s));
+fn avx2_fma_f16(p: &F32Params, rng: &Philox, start: u64, out: &mut [f16], nontemporal: bool) {
+    fill_half_with(Avx2(()), p, rng, start, out, nontemporal, |d, s| {
+        round_f16(d, s)
+    });
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl,f16c")]
-fn avx512_f16(p: &F32Params, rng: &Philox, start: u64, out: &mut [f16]) {
-    fill_half_with(Avx512(()), p, rng, start, out, |d, s| {
+fn avx512_f16(p: &F32Params, rng: &Philox, start: u64, out: &mut [f16], nontemporal: bool) {
+    fill_half_with(Avx512(()), p, rng, start, out, nontemporal, |d, s| {
         round_f16_avx512(d, s)
     });
 }
 
 #[target_feature(enable = "avx2,fma")]
-fn avx2_fma_bf16(p: &F32Params, rng: &Philox, start: u64, out: &mut [bf16]) {
-    fill_half_with(Avx2(()), p, rng, start, out, round_bf16);
+fn avx2_fma_bf16(p: &F32Params, rng: &Philox, start: u64, out: &mut [bf16], nontemporal: bool) {
+    fill_half_with(Avx2(()), p, rng, start, out, nontemporal, round_bf16);
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
-fn avx512_bf16(p: &F32Params, rng: &Philox, start: u64, out: &mut [bf16]) {
-    fill_half_with(Avx512(()), p, rng, start, out, round_bf16);
+fn avx512_bf16(p: &F32Params, rng: &Philox, start: u64, out: &mut [bf16], nontemporal: bool) {
+    fill_half_with(Avx512(()), p, rng, start, out, nontemporal, round_bf16);
 }
 
 #[target_feature(enable = "avx2,fma")]
