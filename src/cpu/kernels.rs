@@ -103,35 +103,35 @@ pub(super) fn fill_bits_with<I: Isa>(
 /// small enough to stay in L1 with its output.
 const STAGING: usize = 2048;
 
-/// Elements of a half-precision tensor, made in pieces: `fill` writes a piece's f32 values
-/// (given the piece's first index) into a small buffer on the stack, and `round` rounds them to
-/// the output.
-///
-/// Inlined into a level's `#[target_feature]` function, the rounding pass vectorises with the
-/// level's instructions; outside one it is baseline SSE2 code, which halved the speed of a bf16
-/// uniform fill.
-// LIMIT: the rounding is still a second pass over an L1-resident buffer, not fused into the
-// kernel's stores.
-#[inline(always)]
-pub(super) fn fill_staged<H>(
+/// Elements of a half-precision tensor at a `level` with no half kernel of its own (the
+/// scalar reference, NEON's f16): that level's f32 fill into a small buffer on the stack, one
+/// piece at a time, rounded to the output by `round`.
+pub(super) fn fill_half_staged<H>(
+    level: SimdLevel,
+    p: &F32Params,
+    rng: &Philox,
     start: u64,
     out: &mut [H],
-    mut fill: impl FnMut(u64, &mut [f32]),
     round: impl Fn(&mut [H], &[f32]),
 ) {
     let mut staging = [0f32; STAGING];
     for (k, dst) in out.chunks_mut(STAGING).enumerate() {
         let buf = &mut staging[..dst.len()];
-        fill(start + (k * STAGING) as u64, buf);
+        fill_f32(level, p, rng, start + (k * STAGING) as u64, buf, false);
         round(dst, buf);
     }
 }
 
-/// Elements of a half-precision tensor at the level `isa` proves: its f32 kernel, then `round`.
+/// Elements of a half-precision tensor at the level `isa` proves: its f32 kernel into a small
+/// buffer on the stack, one piece at a time, then `round`.
 ///
-/// With `nontemporal`, each piece is rounded into a second buffer and streamed to the output
+/// Inlined into a level's `#[target_feature]` function, the rounding pass vectorises with the
+/// level's instructions; outside one it is baseline SSE2 code, which halved the speed of a bf16
+/// uniform fill. With `nontemporal`, each piece is rounded into a second buffer and streamed to the output
 /// ([`stream_halves`]), which spares large outputs the read of every line before it is written
 /// (on x86; elsewhere the piece is copied). The caller fences.
+// LIMIT: the rounding is still a second pass over an L1-resident buffer, not fused into the
+// kernel's stores: halves ran 10–25% below f32 on the Intel machine.
 #[inline(always)]
 pub(super) fn fill_half_with<I: Isa, H: bytemuck::Pod>(
     isa: I,
@@ -142,9 +142,9 @@ pub(super) fn fill_half_with<I: Isa, H: bytemuck::Pod>(
     nontemporal: bool,
     round: impl Fn(&mut [H], &[f32]),
 ) {
-    // `fill_staged`'s loop, written out: a closure made here would not inherit the caller's
-    // `#[target_feature]`s, and the kernel inlined into it ran fifty times slower, one call per
-    // intrinsic.
+    // `fill_half_staged`'s loop, written out with the level's kernel: a closure made here would
+    // not inherit the caller's `#[target_feature]`s, and the kernel inlined into it ran fifty
+    // times slower, one call per intrinsic.
     let mut staging = [0f32; STAGING];
     let mut halves = [H::zeroed(); STAGING];
     for (k, dst) in out.chunks_mut(STAGING).enumerate() {
@@ -208,12 +208,9 @@ pub(super) fn fill_f16(
         SimdLevel::Avx2Fma | SimdLevel::Avx512 if is_supported(level) && super::x86::has_f16c() => {
             super::x86::fill_f16(level, p, rng, start, out, nontemporal)
         }
-        _ => fill_staged(
-            start,
-            out,
-            |first, buf| fill_f32(level, p, rng, first, buf, false),
-            |d, s| d.convert_from_f32_slice(s),
-        ),
+        _ => fill_half_staged(level, p, rng, start, out, |d, s| {
+            d.convert_from_f32_slice(s)
+        }),
     }
 }
 
@@ -227,19 +224,16 @@ pub(super) fn fill_bf16(
     out: &mut [bf16],
     nontemporal: bool,
 ) {
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = nontemporal; // Streaming stores are only wired on x86.
     match level {
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx2Fma | SimdLevel::Avx512 if is_supported(level) => {
             super::x86::fill_bf16(level, p, rng, start, out, nontemporal)
         }
         #[cfg(target_arch = "aarch64")]
-        SimdLevel::Neon => super::neon::fill_bf16(p, rng, start, out, nontemporal),
-        _ => fill_staged(
-            start,
-            out,
-            |first, buf| fill_f32(level, p, rng, first, buf, false),
-            round_bf16,
-        ),
+        SimdLevel::Neon => super::neon::fill_bf16(p, rng, start, out),
+        _ => fill_half_staged(level, p, rng, start, out, round_bf16),
     }
 }
 

@@ -34,15 +34,9 @@ pub(super) fn fill_bits(rng: &Philox, start: u64, out: &mut [f32], nontemporal: 
     fill_bits_with(Neon(()), rng, start, out, nontemporal);
 }
 
-/// Elements `start..start + out.len()` of a bf16 tensor.
-/// `_nontemporal` is ignored: AArch64 has `stnp`, but Rust has no intrinsic for it.
-pub(super) fn fill_bf16(
-    p: &F32Params,
-    rng: &Philox,
-    start: u64,
-    out: &mut [half::bf16],
-    _nontemporal: bool,
-) {
+/// Elements `start..start + out.len()` of a bf16 tensor, with ordinary stores: AArch64 has
+/// `stnp`, but Rust has no intrinsic for it.
+pub(super) fn fill_bf16(p: &F32Params, rng: &Philox, start: u64, out: &mut [half::bf16]) {
     fill_half_with(Neon(()), p, rng, start, out, false, round_bf16);
 }
 

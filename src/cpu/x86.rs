@@ -6,7 +6,7 @@ use super::SimdLevel;
 use half::{bf16, f16, slice::HalfFloatSliceExt};
 
 use super::kernels::{
-    Isa, Keys, fill_bits_with, fill_f32_with, fill_half_with, fill_staged, round_bf16,
+    Isa, Keys, fill_bits_with, fill_f32_with, fill_half_staged, fill_half_with, round_bf16,
 };
 use crate::philox::{PHILOX_M0, PHILOX_M1, Philox};
 use crate::transform::F32Params;
@@ -107,7 +107,9 @@ pub(super) fn fill_f16(
         SimdLevel::Avx512 if f16c && is_supported(level) => unsafe {
             avx512_f16(p, rng, start, out, nontemporal)
         },
-        _ => fill_scalar_half(p, rng, start, out, |d, s| d.convert_from_f32_slice(s)),
+        _ => fill_half_staged(SimdLevel::Scalar, p, rng, start, out, |d, s| {
+            d.convert_from_f32_slice(s)
+        }),
     }
 }
 
@@ -130,24 +132,8 @@ pub(super) fn fill_bf16(
         SimdLevel::Avx512 if is_supported(level) => unsafe {
             avx512_bf16(p, rng, start, out, nontemporal)
         },
-        _ => fill_scalar_half(p, rng, start, out, round_bf16),
+        _ => fill_half_staged(SimdLevel::Scalar, p, rng, start, out, round_bf16),
     }
-}
-
-/// The scalar reference's values, rounded by `round`.
-fn fill_scalar_half<H>(
-    p: &F32Params,
-    rng: &Philox,
-    start: u64,
-    out: &mut [H],
-    round: impl Fn(&mut [H], &[f32]),
-) {
-    fill_staged(
-        start,
-        out,
-        |first, buf| super::scalar::fill_f32(p, rng, first, buf),
-        round,
-    );
 }
 
 /// `f16::from_f32` of each value: `vcvtps2ph` eight at a time, rounding to nearest even as

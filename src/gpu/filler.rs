@@ -23,6 +23,10 @@ const HALF_SLOTS_PER_INVOCATION: u32 = 8;
 /// Fill pipeline sets: one per [`Kind`], then the central-only truncated normal, then (on a
 /// device whose `fma` is unfused) the centred uniform.
 const FILLS: usize = 6;
+/// The set of the truncated normal whose erfinv never leaves its central branch.
+const CENTRAL_TRUNCATED: usize = 4;
+/// The set of the uniform over a centred range, a plain product (only where `fma` is unfused).
+const CENTRED_UNIFORM: usize = 5;
 /// The per-dimension workgroup limit every WebGPU device offers at least.
 const MAX_GROUPS_PER_DIM: u32 = 65_535;
 /// Bytes of one [`DispatchUniform`].
@@ -345,6 +349,15 @@ impl GpuFiller {
                 pipeline(&half_slots_module, "fill_bf16_slots", kind, flags)?,
             ]);
         }
+        debug_assert_eq!(
+            fills.len(),
+            if filler.fused_fma {
+                CENTRED_UNIFORM
+            } else {
+                FILLS
+            },
+            "the sets' order is what CENTRAL_TRUNCATED and CENTRED_UNIFORM name"
+        );
         filler.fills = fills;
         Ok(filler)
     }
@@ -519,9 +532,9 @@ impl GpuFiller {
         }
         let params = sampler.f32_params()?;
         let slot = if params.central_only() {
-            FILLS - 2
+            CENTRAL_TRUNCATED
         } else if params.centred_product() && !self.fused_fma {
-            FILLS - 1
+            CENTRED_UNIFORM
         } else {
             params.kind() as usize
         };
